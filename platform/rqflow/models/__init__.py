@@ -1,0 +1,22 @@
+"""SQLAlchemy tables, one module per concept; importing this package registers them all."""
+
+from rqflow.models.base import Base, utcnow
+from rqflow.models.schedule import ScheduledJob
+from rqflow.models.schedule_run import ScheduleRun
+from rqflow.models.user import ApiToken, UserProfile
+from rqflow.models.workflow import Workflow, WorkflowEdge, WorkflowNode
+from rqflow.models.workflow_run import NodeRun, WorkflowRun
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "NodeRun",
+    "ScheduleRun",
+    "ScheduledJob",
+    "UserProfile",
+    "Workflow",
+    "WorkflowEdge",
+    "WorkflowNode",
+    "WorkflowRun",
+    "utcnow",
+]

@@ -1,0 +1,61 @@
+"""``scheduled_jobs``: the source of truth for every schedule (Redis only holds timers)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from rqflow.models.base import Base, UTCDateTime, utcnow
+
+SCHEDULE_STATUSES = ("active", "paused", "stopped")
+
+
+def new_schedule_id() -> str:
+    """A random id; letters, digits and dashes only, so it can live inside an RQ job id."""
+    return str(uuid.uuid4())
+
+
+class ScheduledJob(Base):
+    """One schedule: when to fire, what to fire (a workflow), and what happened so far."""
+
+    __tablename__ = "scheduled_jobs"
+    __table_args__ = (
+        # The scheduler's sync reads active rows and their next instant.
+        Index("ix_scheduled_jobs_status_next_run_at", "status", "next_run_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_schedule_id)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"), index=True)
+    trigger_node_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_nodes.id", ondelete="SET NULL"))
+    user_profile_id: Mapped[int] = mapped_column(ForeignKey("user_profiles.id", ondelete="CASCADE"), index=True)
+
+    schedule_type: Mapped[str] = mapped_column(String(20))
+    cron_expression: Mapped[str | None] = mapped_column(String(100))
+    interval_seconds: Mapped[int | None] = mapped_column(Integer)
+    run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    start_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    max_runs: Mapped[int | None] = mapped_column(Integer)
+
+    trigger_payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    # The rq-scheduler entry armed for next_run_at (informational; Redis is rebuilt from next_run_at).
+    rq_job_id: Mapped[str | None] = mapped_column(String(100))
+
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    run_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -1,0 +1,59 @@
+"""Workflows: a graph of nodes (a component type plus its JSON config) joined by edges."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from rqflow.models.base import Base, UTCDateTime, utcnow
+
+
+class Workflow(Base):
+    """A named graph that runs when one of its trigger nodes matches an event."""
+
+    __tablename__ = "workflows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_profile_id: Mapped[int] = mapped_column(ForeignKey("user_profiles.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    nodes: Mapped[list[WorkflowNode]] = relationship(
+        back_populates="workflow", cascade="all, delete-orphan", order_by="WorkflowNode.id"
+    )
+    edges: Mapped[list[WorkflowEdge]] = relationship(
+        back_populates="workflow", cascade="all, delete-orphan", order_by="WorkflowEdge.id"
+    )
+
+
+class WorkflowNode(Base):
+    """One step of a workflow; ``key`` is its name inside the workflow (used by edges and templates)."""
+
+    __tablename__ = "workflow_nodes"
+    __table_args__ = (UniqueConstraint("workflow_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    component_type: Mapped[str] = mapped_column(String(100), index=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    workflow: Mapped[Workflow] = relationship(back_populates="nodes")
+
+
+class WorkflowEdge(Base):
+    """A dependency: ``target`` runs after ``source`` and sees its output."""
+
+    __tablename__ = "workflow_edges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"), index=True)
+    source_node_id: Mapped[int] = mapped_column(ForeignKey("workflow_nodes.id", ondelete="CASCADE"))
+    target_node_id: Mapped[int] = mapped_column(ForeignKey("workflow_nodes.id", ondelete="CASCADE"))
+
+    workflow: Mapped[Workflow] = relationship(back_populates="edges")

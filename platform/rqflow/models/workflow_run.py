@@ -1,0 +1,54 @@
+"""Workflow runs and their node runs: what each step received, returned and raised."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from rqflow.models.base import Base, UTCDateTime, utcnow
+
+
+class WorkflowRun(Base):
+    """One execution of a workflow, started by an event matching one of its trigger nodes."""
+
+    __tablename__ = "workflow_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"), index=True)
+    schedule_run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("schedule_runs.id", ondelete="SET NULL"), index=True
+    )
+    trigger_node_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_nodes.id", ondelete="SET NULL"))
+    event_type: Mapped[str] = mapped_column(String(50))
+    event: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    error: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    node_runs: Mapped[list[NodeRun]] = relationship(
+        back_populates="workflow_run", cascade="all, delete-orphan", order_by="NodeRun.id"
+    )
+
+
+class NodeRun(Base):
+    """One node's execution inside a workflow run."""
+
+    __tablename__ = "node_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workflow_run_id: Mapped[int] = mapped_column(ForeignKey("workflow_runs.id", ondelete="CASCADE"), index=True)
+    node_id: Mapped[int | None] = mapped_column(ForeignKey("workflow_nodes.id", ondelete="SET NULL"))
+    node_key: Mapped[str] = mapped_column(String(100))
+    component_type: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    input: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    output: Mapped[Any | None] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text, default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    workflow_run: Mapped[WorkflowRun] = relationship(back_populates="node_runs")

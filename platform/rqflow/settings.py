@@ -1,0 +1,71 @@
+"""Settings, read once from the environment (``RQFLOW_*``) and validated at startup.
+
+This is the only module that reads the environment. A bad value fails fast with
+a message that names the variable, instead of surfacing later as a confusing
+runtime error in a worker.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob rqflow has; see the configuration table in the README."""
+
+    model_config = SettingsConfigDict(env_prefix="RQFLOW_", extra="ignore")
+
+    database_url: str = "sqlite:///rqflow.db"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    queue: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] = "rqflow"
+    min_interval_seconds: Annotated[int, Field(ge=1)] = 60
+    # How often the scheduler compares Redis with the database and repairs it.
+    reconcile_seconds: Annotated[float, Field(gt=0)] = 30.0
+    # The scheduler never waits longer than this between looks at its timers.
+    poll_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    # A scheduler that stops renewing its lease loses it after this long.
+    lease_seconds: Annotated[float, Field(ge=2)] = 15.0
+    # The longest one firing (a workflow run) may take inside a worker.
+    job_timeout_seconds: Annotated[int, Field(ge=1)] = 600
+    # How long RQ keeps a finished job's result and hash.
+    job_result_ttl_seconds: Annotated[int, Field(ge=0)] = 3600
+    # Timeout of one http_request node, unless the node sets its own.
+    http_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    log_level: str = "INFO"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgres")):
+            raise ValueError("RQFLOW_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        return _prefer_psycopg3(value)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _known_redis(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("RQFLOW_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is SQLite, which needs extra care with concurrency."""
+        return self.database_url.startswith("sqlite")
+
+
+def _prefer_psycopg3(url: str) -> str:
+    """Use psycopg 3 for bare ``postgresql://`` URLs (SQLAlchemy would pick psycopg2)."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg://" + url[len(bare):]
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read on first use."""
+    return Settings()
