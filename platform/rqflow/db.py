@@ -10,10 +10,13 @@ its read lock while another writer waits.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from collections.abc import Callable
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -91,3 +94,30 @@ def dispose_engines() -> None:
 
 
 os.register_at_fork(after_in_child=dispose_engines)
+
+
+def on_commit(db: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once ``db`` commits (dropped on rollback).
+
+    Services use it to tell the scheduler about a change only when the change is
+    visible to others; a notification sent before the commit could be acted on
+    against the old row.
+    """
+    db.info.setdefault(_ON_COMMIT, []).append(callback)
+
+
+_ON_COMMIT = "rqflow_on_commit"
+
+
+@event.listens_for(Session, "after_commit")
+def _run_on_commit(db: Session) -> None:
+    for callback in db.info.pop(_ON_COMMIT, []):
+        try:
+            callback()
+        except Exception:  # the commit stands; the reconcile loop repairs a lost notification
+            logging.getLogger(__name__).exception("on_commit callback failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_on_commit(db: Session) -> None:
+    db.info.pop(_ON_COMMIT, None)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from rqflow.models.base import Base, UTCDateTime, utcnow
 
-RUN_STATUSES = ("enqueued", "running", "succeeded", "failed", "skipped")
+RUN_STATUSES = ("enqueued", "running", "succeeded", "failed", "skipped", "missed")
 TRIGGER_KINDS = ("schedule", "manual")
 
 

@@ -1,0 +1,1 @@
+"""The REST API: FastAPI routes, each a thin shell over a service."""

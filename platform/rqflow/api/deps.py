@@ -1,0 +1,54 @@
+"""Dependencies, as ``Annotated`` aliases so route signatures read like prose."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from rqflow.db import get_sessionmaker
+from rqflow.errors import AuthenticationFailed
+from rqflow.jobs.connection import get_redis
+from rqflow.jobs.signals import RedisSignals
+from rqflow.models import UserProfile
+from rqflow.services.signals import SchedulerSignals
+from rqflow.services.users import authenticate
+
+_bearer = HTTPBearer(auto_error=False, description="An API token from `rqflow user create NAME`.")
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back if it raises."""
+    session = get_sessionmaker(request.app.state.settings.database_url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_db)]
+
+
+def get_current_user(
+    db: SessionDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> UserProfile:
+    """The user whose token is in ``Authorization: Bearer``; 401 otherwise."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationFailed("missing bearer token (Authorization: Bearer <token>)")
+    return authenticate(db=db, token=credentials.credentials)
+
+
+def get_signals(request: Request) -> SchedulerSignals:
+    """Redis-backed signals to the scheduler."""
+    return RedisSignals(get_redis(request.app.state.settings.redis_url))
+
+
+CurrentUser = Annotated[UserProfile, Depends(get_current_user)]
+SignalsDep = Annotated[SchedulerSignals, Depends(get_signals)]

@@ -1,0 +1,94 @@
+"""``/api/v1/schedules``: schedules, their pause/resume/trigger actions, and their runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query, Response, status
+
+from rqflow.api.deps import CurrentUser, SessionDep, SignalsDep
+from rqflow.api.presenters import schedule_public
+from rqflow.api.routing import SlashTolerantRouter
+from rqflow.models import utcnow
+from rqflow.schemas.common import Page
+from rqflow.schemas.schedule import RunPublic, ScheduleCreate, SchedulePublic, ScheduleStatus, ScheduleUpdate
+from rqflow.services import schedules as service
+
+router = SlashTolerantRouter(prefix="/api/v1/schedules", tags=["schedules"])
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+@router.get("", response_model=Page[SchedulePublic])
+def list_schedules(
+    db: SessionDep, user: CurrentUser, status: ScheduleStatus | None = None,
+    name: Annotated[str | None, Query(max_length=255)] = None, limit: Limit = 50, offset: Offset = 0,
+) -> Page[SchedulePublic]:
+    """Your schedules, oldest first; filter by status or by a part of the name."""
+    items, total = service.list_schedules(db=db, owner=user, status=status, name=name, limit=limit, offset=offset)
+    return Page(items=[schedule_public(job) for job in items], total=total, limit=limit, offset=offset)
+
+
+@router.post("", response_model=SchedulePublic, status_code=status.HTTP_201_CREATED)
+def create_schedule(data: ScheduleCreate, db: SessionDep, user: CurrentUser, signals: SignalsDep) -> SchedulePublic:
+    """Create an active schedule; the answer shows its cadence in words and its next five runs."""
+    job = service.create_schedule(db=db, owner=user, data=data, now=utcnow(), signals=signals)
+    return schedule_public(job)
+
+
+@router.get("/{schedule_id}", response_model=SchedulePublic)
+def get_schedule(schedule_id: str, db: SessionDep, user: CurrentUser) -> SchedulePublic:
+    """One schedule."""
+    return schedule_public(service.get_schedule(db=db, owner=user, schedule_id=schedule_id))
+
+
+@router.patch("/{schedule_id}", response_model=SchedulePublic)
+def update_schedule(
+    schedule_id: str, data: ScheduleUpdate, db: SessionDep, user: CurrentUser, signals: SignalsDep
+) -> SchedulePublic:
+    """Change some fields; a new cadence takes effect at once."""
+    job = service.update_schedule(
+        db=db, owner=user, schedule_id=schedule_id, data=data, now=utcnow(), signals=signals
+    )
+    return schedule_public(job)
+
+
+@router.delete("/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_schedule(schedule_id: str, db: SessionDep, user: CurrentUser, signals: SignalsDep) -> Response:
+    """Delete the schedule and its run history."""
+    service.delete_schedule(db=db, owner=user, schedule_id=schedule_id, signals=signals)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{schedule_id}/pause", response_model=SchedulePublic)
+def pause_schedule(schedule_id: str, db: SessionDep, user: CurrentUser, signals: SignalsDep) -> SchedulePublic:
+    """Stop firing until resumed."""
+    job = service.pause_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
+    return schedule_public(job)
+
+
+@router.post("/{schedule_id}/resume", response_model=SchedulePublic)
+def resume_schedule(schedule_id: str, db: SessionDep, user: CurrentUser, signals: SignalsDep) -> SchedulePublic:
+    """Fire again, from the next occurrence after now."""
+    job = service.resume_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
+    return schedule_public(job)
+
+
+@router.post("/{schedule_id}/trigger", response_model=RunPublic, status_code=status.HTTP_202_ACCEPTED)
+def trigger_schedule(schedule_id: str, db: SessionDep, user: CurrentUser, signals: SignalsDep) -> RunPublic:
+    """Run the schedule's workflows now, once, outside its cadence."""
+    run = service.trigger_schedule_now(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
+    return RunPublic.model_validate(run)
+
+
+@router.get("/{schedule_id}/runs", response_model=Page[RunPublic])
+def list_runs(
+    schedule_id: str, db: SessionDep, user: CurrentUser, status: str | None = None,
+    limit: Limit = 50, offset: Offset = 0,
+) -> Page[RunPublic]:
+    """The schedule's ledger, newest occurrence first."""
+    items, total = service.list_runs(
+        db=db, owner=user, schedule_id=schedule_id, status=status, limit=limit, offset=offset
+    )
+    return Page(items=[RunPublic.model_validate(r) for r in items], total=total, limit=limit, offset=offset)

@@ -1,0 +1,156 @@
+"""The ``rqflow`` command: one sub-command per process, plus setup helpers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+app = typer.Typer(help="rqflow: workflows on schedules, over RQ.", no_args_is_help=True, add_completion=False)
+user_app = typer.Typer(help="Manage users and API tokens.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+def _project_root() -> Path:
+    """The folder holding alembic.ini: the checkout (editable install), else the working directory."""
+    checkout = Path(__file__).resolve().parents[2]
+    return checkout if (checkout / "alembic.ini").exists() else Path.cwd()
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    """Load settings, turning a bad value into a one-line error instead of a traceback."""
+    from rqflow.settings import get_settings
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = "RQFLOW_" + "_".join(str(p) for p in error["loc"]).upper()
+            typer.echo(f"rqflow: bad setting {field}: {error['msg']}", err=True)
+        raise typer.Exit(2) from None
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+@app.command()
+def web(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="PORT", help="Port (default $PORT, else 8000).")] = 8000,
+) -> None:
+    """Serve the REST API (docs at /docs)."""
+    import uvicorn
+
+    from rqflow.api.app import create_app
+
+    settings = _settings()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+
+
+@app.command()
+def worker(
+    burst: Annotated[bool, typer.Option(help="Quit when the queue is empty.")] = False,
+    simple: Annotated[bool, typer.Option(help="Run jobs in this process instead of forking per job.")] = False,
+) -> None:
+    """Run an RQ worker on the rqflow queue."""
+    from rq import SimpleWorker, Worker
+
+    from rqflow.components import load_components
+    from rqflow.jobs.connection import get_queue, get_redis
+
+    _settings()
+    load_components()
+    worker_class = SimpleWorker if simple else Worker
+    worker_class([get_queue()], connection=get_redis()).work(burst=burst, with_scheduler=False)
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the scheduler process (run several for failover; one leads at a time)."""
+    from rqflow.jobs.connection import get_redis
+    from rqflow.scheduler.process import RqflowScheduler
+
+    settings = _settings()
+    RqflowScheduler(connection=get_redis(), settings=settings).run()
+
+
+@app.command()
+def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Bring the database schema up to date (alembic upgrade head)."""
+    from alembic import command
+    from alembic.config import Config
+
+    settings = _settings()
+    root = _project_root()
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "alembic"))
+    config.attributes["database_url"] = settings.database_url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, revision)
+    typer.echo(f"database at {revision}: {_redacted(settings.database_url)}")
+
+
+@user_app.command("create")
+def user_create(name: Annotated[str, typer.Argument(help="A unique user name.")]) -> None:
+    """Create a user; the API token is printed as the last line."""
+    from rqflow.db import session_scope
+    from rqflow.errors import RqflowError
+    from rqflow.services.users import create_user
+
+    _settings()
+    try:
+        with session_scope() as db:
+            user, token = create_user(db=db, name=name)
+            user_id = user.id
+    except RqflowError as exc:
+        typer.echo(f"rqflow: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"created user {name} (id {user_id}); its API token (shown once):")
+    typer.echo(token)
+
+
+@user_app.command("token")
+def user_token(name: Annotated[str, typer.Argument(help="An existing user name.")]) -> None:
+    """Issue another API token for an existing user; printed as the last line."""
+    from rqflow.db import session_scope
+    from rqflow.services.users import create_token, get_user_by_name
+
+    _settings()
+    with session_scope() as db:
+        user = get_user_by_name(db=db, name=name)
+        if user is None:
+            typer.echo(f"rqflow: no user named {name!r}", err=True)
+            raise typer.Exit(1)
+        token = create_token(db=db, user=user, label="rqflow user token")
+    typer.echo(token)
+
+
+@app.command("local-redis")
+def local_redis(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 6379,
+    directory: Annotated[Path, typer.Option(help="Working directory for its log.")] = Path(".run"),
+) -> None:
+    """Make sure a Redis answers on 127.0.0.1:PORT, starting a local redis-server if none does."""
+    from rqflow.local_redis import ensure_redis
+
+    message = ensure_redis(port=port, directory=directory)
+    typer.echo(message)
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app(prog_name="rqflow")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

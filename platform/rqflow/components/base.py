@@ -1,0 +1,52 @@
+"""The contract every workflow node type fulfils."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+from rqflow.models import UserProfile
+
+
+class NodeConfig(BaseModel):
+    """Base of node configs: unknown keys are refused so typos surface when the workflow is saved."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class NodeContext:
+    """What a running node can see: the triggering event, earlier outputs, its owner and the database."""
+
+    event: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    user_profile: UserProfile | None = None
+    db: Session | None = None
+    workflow_id: int | None = None
+    workflow_run_id: int | None = None
+
+
+class Component(ABC):
+    """A node type. Subclasses set the class attributes and implement :meth:`run`."""
+
+    component_type: ClassVar[str]
+    config_model: ClassVar[type[NodeConfig]] = NodeConfig
+    is_trigger: ClassVar[bool] = False
+    # Palette metadata, so an editor can draw the node.
+    category: ClassVar[str] = "General"
+    label: ClassVar[str] = ""
+    icon: ClassVar[str] = "box"
+    color: ClassVar[str] = "#64748b"
+
+    @classmethod
+    def parse_config(cls, raw: dict[str, Any]) -> NodeConfig:
+        """Validate a raw config dict against this component's model."""
+        return cls.config_model.model_validate(raw)
+
+    @abstractmethod
+    def run(self, config: Any, context: NodeContext) -> Any:
+        """Execute the node and return its (JSON-serialisable) output; raise to fail it."""

@@ -1,0 +1,1 @@
+"""The workflow engine: runs a workflow's nodes downstream of its trigger, recording each."""

@@ -1,0 +1,100 @@
+"""Run one workflow from one trigger node, recording the run and every node run.
+
+Each write is committed at once and nothing is held open while a node runs: a
+node may wait seconds on an HTTP call, and on SQLite an open write transaction
+would block every other process for that long.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from rqflow.components import NodeContext, get_component
+from rqflow.engine.graph import Edge, downstream_order
+from rqflow.engine.templates import render_value
+from rqflow.models import NodeRun, UserProfile, Workflow, WorkflowNode, WorkflowRun, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def run_workflow(
+    *,
+    db: Session,
+    workflow: Workflow,
+    trigger_node: WorkflowNode,
+    event_type: str,
+    event: dict[str, Any],
+    user_profile: UserProfile | None,
+    schedule_run_id: int | None = None,
+) -> WorkflowRun:
+    """Execute the nodes downstream of ``trigger_node`` in dependency order; the first failure ends the run."""
+    run = WorkflowRun(
+        workflow_id=workflow.id,
+        schedule_run_id=schedule_run_id,
+        trigger_node_id=trigger_node.id,
+        event_type=event_type,
+        event=_jsonable(event),
+        status="running",
+    )
+    db.add(run)
+    db.commit()
+    context = NodeContext(event=event, user_profile=user_profile, db=db, workflow_id=workflow.id, workflow_run_id=run.id)
+    error = _run_nodes(db, run, workflow, trigger_node, context)
+    run.status, run.error, run.finished_at = ("failed" if error else "succeeded"), error, utcnow()
+    db.commit()
+    return run
+
+
+def _run_nodes(db: Session, run: WorkflowRun, workflow: Workflow, trigger: WorkflowNode, context: NodeContext) -> str:
+    """Run each node in order; return the first error (empty when all succeeded)."""
+    by_key = {node.key: node for node in workflow.nodes}
+    by_id = {node.id: node.key for node in workflow.nodes}
+    edges = [Edge(by_id[e.source_node_id], by_id[e.target_node_id]) for e in workflow.edges]
+    for key in downstream_order(trigger.key, by_key, edges):
+        error = _run_node(db, run, by_key[key], context)
+        if error:
+            return f"node {key!r} failed: {error}"
+    return ""
+
+
+def _run_node(db: Session, run: WorkflowRun, node: WorkflowNode, context: NodeContext) -> str:
+    """Run one node and record it; return its error message, or empty on success."""
+    record = NodeRun(
+        workflow_run_id=run.id, node_id=node.id, node_key=node.key, component_type=node.component_type
+    )
+    db.add(record)
+    try:
+        component = get_component(node.component_type)
+        raw = node.config if component.is_trigger else render_value(node.config, _template_context(context))
+        record.input = _jsonable(raw)
+        db.commit()
+        output = component().run(component.parse_config(raw), context)
+    except Exception as exc:  # a failing node fails the run, never the worker
+        log.info("node %s of workflow run %s failed: %s", node.key, run.id, exc)
+        record.status, record.error, record.finished_at = "failed", _describe(exc), utcnow()
+        db.commit()
+        return str(exc) or type(exc).__name__
+    context.outputs[node.key] = {"output": output}
+    record.status, record.output, record.finished_at = "succeeded", _jsonable(output), utcnow()
+    db.commit()
+    return ""
+
+
+def _template_context(context: NodeContext) -> dict[str, Any]:
+    return {"event": context.event, "nodes": context.outputs}
+
+
+def _describe(exc: BaseException) -> str:
+    """The error's type and message, then the innermost frames: enough to debug, bounded in size."""
+    frames = "".join(traceback.format_exception(exc, limit=-3))
+    return f"{type(exc).__name__}: {exc}\n{frames}"[:8000]
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` made storable in a JSON column (datetimes and other objects become strings)."""
+    return json.loads(json.dumps(value, default=str))

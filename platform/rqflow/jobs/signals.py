@@ -1,0 +1,40 @@
+"""The Redis implementation of :class:`rqflow.services.signals.SchedulerSignals`."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from rqflow.jobs.connection import WAKE_CHANNEL, get_queue
+from rqflow.jobs.ids import manual_job_id
+from rqflow.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+class RedisSignals:
+    """Publishes schedule changes to the scheduler and queues manual runs."""
+
+    def __init__(self, connection: Redis) -> None:
+        self.connection = connection
+
+    def schedule_changed(self, schedule_id: str) -> None:
+        """Wake the scheduler so it re-arms this schedule now rather than at the next reconcile."""
+        try:
+            self.connection.publish(WAKE_CHANNEL, f"changed:{schedule_id}")
+        except RedisError as exc:  # the row is committed; the reconcile loop will catch up
+            log.warning("could not notify the scheduler about %s: %s", schedule_id, exc)
+
+    def run_now(self, *, schedule_id: str, run_id: int, scheduled_for: datetime) -> None:
+        """Enqueue the manual run; its id makes a repeated enqueue harmless."""
+        settings = get_settings()
+        get_queue(self.connection).enqueue(
+            "rqflow.jobs.tasks.execute_manual_run",
+            run_id,
+            job_id=manual_job_id(schedule_id, run_id),
+            job_timeout=settings.job_timeout_seconds,
+            result_ttl=settings.job_result_ttl_seconds,
+        )

@@ -1,0 +1,58 @@
+"""The scheduler lease: at most one scheduler process moves timers at a time.
+
+A Redis key holding a random token, set with NX and a TTL, renewed only by its
+holder (compare-and-expire in Lua). Unlike rq-scheduler's lock, which is taken
+per tick and deleted unconditionally, the lease is renewed while its holder
+works and never released by anyone else. A frozen holder loses it after
+``ttl`` and, on waking, finds its renewal refused and steps down. The ledger
+still makes any overlap harmless; the lease keeps it rare.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from redis import Redis
+
+LEASE_KEY = "rqflow:scheduler:lease"
+
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('del', KEYS[1])
+end
+return 0
+"""
+
+
+class Lease:
+    """One process's claim on the scheduler role."""
+
+    def __init__(self, connection: Redis, *, ttl_seconds: float, key: str = LEASE_KEY) -> None:
+        self.connection = connection
+        self.key = key
+        self.ttl_ms = int(ttl_seconds * 1000)
+        self.token = uuid.uuid4().hex
+        self._renew = connection.register_script(_RENEW)
+        self._release = connection.register_script(_RELEASE)
+
+    def hold(self) -> bool:
+        """Renew the lease if we hold it, else try to take it; True while we are the leader."""
+        if self._renew(keys=[self.key], args=[self.token, self.ttl_ms]):
+            return True
+        return bool(self.connection.set(self.key, self.token, nx=True, px=self.ttl_ms))
+
+    def release(self) -> None:
+        """Give the lease up, only if it is still ours."""
+        self._release(keys=[self.key], args=[self.token])
+
+    def holder(self) -> str | None:
+        """The token of whoever holds the lease now."""
+        value = self.connection.get(self.key)
+        return value.decode() if value else None

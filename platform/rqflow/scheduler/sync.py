@@ -1,0 +1,89 @@
+"""Keep rq-scheduler's timers equal to what the database says, in bulk or one schedule at a time.
+
+The database is the source of truth: every active schedule with a
+``next_run_at`` must have exactly one timer, ``rqflow-fire-<id>-<epoch of
+next_run_at>``, and no other rqflow timer may exist. A flushed, restarted or
+tampered Redis is thereby repaired on the next pass.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis import Redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rqflow.jobs.ids import fire_job_id
+from rqflow.models import ScheduledJob
+from rqflow.scheduler.timers import (
+    TimerOptions,
+    arm,
+    armed,
+    cancel,
+    cancel_schedule,
+    job_statuses,
+    index_missing,
+)
+
+log = logging.getLogger(__name__)
+
+# A timer missing from the set but whose job is in one of these states has already
+# been moved to the queue: re-arming it would only deliver the occurrence twice.
+IN_FLIGHT = {"queued", "started", "deferred"}
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one reconcile pass found and did."""
+
+    active: int
+    armed: int
+    cancelled: int
+    in_flight: int
+
+
+def desired_timers(db: Session) -> dict[str, tuple[str, datetime]]:
+    """Timer id -> (schedule id, occurrence) for every active schedule with a next run."""
+    rows = db.execute(
+        select(ScheduledJob.id, ScheduledJob.next_run_at).where(
+            ScheduledJob.status == "active", ScheduledJob.next_run_at.is_not(None)
+        )
+    )
+    return {fire_job_id(sid, when): (sid, when) for sid, when in rows}
+
+
+def reconcile(db: Session, connection: Redis, options: TimerOptions) -> SyncReport:
+    """Make Redis match the database: arm what is missing, cancel what is stale."""
+    # Redis first, then the database: a worker commits its claim before arming the
+    # next timer, so any timer seen here is backed by a row the later read sees.
+    current = armed(connection)
+    desired = desired_timers(db)
+    db.rollback()  # end the read transaction before writing to Redis
+    stale = [job_id for job_id in current if job_id not in desired]
+    missing = [job_id for job_id in desired if job_id not in current]
+    statuses = job_statuses(connection, missing)
+    to_arm = [desired[job_id] for job_id in missing if statuses[job_id] not in IN_FLIGHT]
+    cancel(connection, stale)
+    arm(connection, to_arm, options)
+    index_missing(connection, {desired[job_id][0]: job_id for job_id in current if job_id in desired})
+    return SyncReport(active=len(desired), armed=len(to_arm), cancelled=len(stale),
+                      in_flight=len(missing) - len(to_arm))
+
+
+def sync_schedule(db: Session, connection: Redis, options: TimerOptions, schedule_id: str) -> str | None:
+    """Bring one schedule's timer in line with its row; return the armed timer id, if any."""
+    row = db.execute(
+        select(ScheduledJob.status, ScheduledJob.next_run_at).where(ScheduledJob.id == schedule_id)
+    ).first()
+    db.rollback()
+    if row is None or row.status != "active" or row.next_run_at is None:
+        cancel_schedule(connection, schedule_id)
+        return None
+    job_id = fire_job_id(schedule_id, row.next_run_at)
+    cancel_schedule(connection, schedule_id, keep=job_id)
+    if job_statuses(connection, [job_id])[job_id] not in IN_FLIGHT:
+        arm(connection, [(schedule_id, row.next_run_at)], options)
+    return job_id

@@ -1,0 +1,133 @@
+"""rqflow's timers inside rq-scheduler's storage, read and written in bulk.
+
+rq-scheduler keeps a sorted set (member: job id, score: epoch seconds) plus an
+ordinary RQ job hash per entry. rqflow only ever registers one-shot entries,
+one per schedule, due at the schedule's next occurrence, whose id
+(``rqflow-fire-<schedule id>-<epoch>``) says which occurrence it is. Writing the
+hash and the score in one pipeline per batch is what makes a startup sync of
+100,000 schedules take seconds instead of minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis import Redis
+from rq.job import Job, JobStatus
+from rq_scheduler import Scheduler
+
+from rqflow.jobs.ids import FIRE_PREFIX, fire_job_id
+from rqflow.settings import Settings
+
+SCHEDULED_SET = Scheduler.scheduled_jobs_key
+# schedule id -> its armed job id, so one schedule's timer is found without scanning the set.
+TIMER_INDEX = "rqflow:timers"
+TASK = "rqflow.jobs.tasks.execute_scheduled_trigger"
+BATCH = 2000
+
+
+@dataclass(frozen=True)
+class TimerOptions:
+    """How armed jobs are created: which queue, and how long they may run and be kept."""
+
+    queue_name: str
+    job_timeout: int
+    result_ttl: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TimerOptions:
+        """The options the configured queue and timeouts call for."""
+        return cls(settings.queue, settings.job_timeout_seconds, settings.job_result_ttl_seconds)
+
+
+def arm(connection: Redis, entries: Iterable[tuple[str, datetime]], options: TimerOptions) -> int:
+    """Register one timer per ``(schedule id, occurrence)``; re-arming the same pair overwrites it."""
+    count = 0
+    batch: list[tuple[str, datetime]] = []
+    for entry in entries:
+        batch.append(entry)
+        if len(batch) >= BATCH:
+            count += _arm_batch(connection, batch, options)
+            batch = []
+    return count + (_arm_batch(connection, batch, options) if batch else 0)
+
+
+def _arm_batch(connection: Redis, batch: list[tuple[str, datetime]], options: TimerOptions) -> int:
+    with connection.pipeline(transaction=False) as pipe:
+        for schedule_id, when in batch:
+            job = _fire_job(connection, schedule_id, when, options)
+            job.save(pipeline=pipe)
+            pipe.zadd(SCHEDULED_SET, {job.id: int(when.timestamp())})
+            pipe.hset(TIMER_INDEX, schedule_id, job.id)
+        pipe.execute()
+    return len(batch)
+
+
+def _fire_job(connection: Redis, schedule_id: str, when: datetime, options: TimerOptions) -> Job:
+    job = Job.create(
+        TASK,
+        args=(schedule_id, when.astimezone(UTC).isoformat()),
+        connection=connection,
+        id=fire_job_id(schedule_id, when),
+        timeout=options.job_timeout,
+        result_ttl=options.result_ttl,
+        status=JobStatus.SCHEDULED,
+        description=f"schedule {schedule_id} at {when.astimezone(UTC).isoformat()}",
+    )
+    job.origin = options.queue_name
+    return job
+
+
+def cancel(connection: Redis, job_ids: Iterable[str]) -> int:
+    """Remove timers and their job hashes (rq-scheduler's own cancel leaks the hash)."""
+    ids = list(job_ids)
+    with connection.pipeline(transaction=False) as pipe:
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start:start + BATCH]
+            pipe.zrem(SCHEDULED_SET, *chunk)
+            pipe.delete(*(Job.key_for(job_id) for job_id in chunk))
+        pipe.execute()
+    return len(ids)
+
+
+def cancel_schedule(connection: Redis, schedule_id: str, *, keep: str | None = None) -> str | None:
+    """Cancel the timer indexed for ``schedule_id`` unless it is ``keep``; return the cancelled id."""
+    current = connection.hget(TIMER_INDEX, schedule_id)
+    job_id = current.decode() if current else None
+    if job_id is None or job_id == keep:
+        return None
+    cancel(connection, [job_id])
+    if keep is None:
+        connection.hdel(TIMER_INDEX, schedule_id)
+    return job_id
+
+
+def index_missing(connection: Redis, timers: dict[str, str]) -> None:
+    """Add ``schedule id -> timer id`` entries the index lacks (a flushed index), keeping newer ones."""
+    items = list(timers.items())
+    with connection.pipeline(transaction=False) as pipe:
+        for schedule_id, job_id in items:
+            pipe.hsetnx(TIMER_INDEX, schedule_id, job_id)
+        pipe.execute()
+
+
+def armed(connection: Redis) -> dict[str, int]:
+    """Every rqflow timer now in rq-scheduler's set: job id -> epoch seconds."""
+    pairs = connection.zrange(SCHEDULED_SET, 0, -1, withscores=True)
+    prefix = FIRE_PREFIX.encode()
+    return {member.decode(): int(score) for member, score in pairs if member.startswith(prefix)}
+
+
+def job_statuses(connection: Redis, job_ids: list[str]) -> dict[str, str | None]:
+    """The RQ status of each job hash (None where no hash exists), in one round trip per batch."""
+    result: dict[str, str | None] = {}
+    for start in range(0, len(job_ids), BATCH):
+        chunk = job_ids[start:start + BATCH]
+        with connection.pipeline(transaction=False) as pipe:
+            for job_id in chunk:
+                pipe.hget(Job.key_for(job_id), "status")
+            values = pipe.execute()
+        result.update({job_id: v.decode() if v else None for job_id, v in zip(chunk, values, strict=True)})
+    return result

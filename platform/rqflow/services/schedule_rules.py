@@ -1,0 +1,58 @@
+"""The rules a schedule must follow, and its cadence as a timing spec."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rqflow.errors import IntervalTooSmall, InvalidInput, NeverFires, RunAtInPast
+from rqflow.models import ScheduledJob
+from rqflow.settings import get_settings
+from rqflow.timing import ScheduleSpec
+
+SPACING_FIELD = {"cron": "cron_expression", "interval": "interval_seconds", "once": "run_at"}
+
+
+def spec_of(job: ScheduledJob) -> ScheduleSpec:
+    """The cadence of a stored (or about to be stored) schedule.
+
+    Interval schedules without ``start_at`` count from the whole second they were created.
+    """
+    anchor = job.created_at.replace(microsecond=0) if job.created_at else None
+    return ScheduleSpec(
+        kind=job.schedule_type,  # type: ignore[arg-type]
+        timezone=job.timezone,
+        cron_expression=job.cron_expression,
+        interval_seconds=job.interval_seconds,
+        run_at=job.run_at,
+        start_at=job.start_at,
+        end_at=job.end_at,
+        anchor=anchor,
+    )
+
+
+def check_schedule(job: ScheduledJob, *, now: datetime, is_new: bool) -> None:
+    """Raise a domain error naming the field if the schedule is invalid; never writes."""
+    _check_kind_fields(job)
+    spec = spec_of(job)
+    spec.validate()
+    minimum = get_settings().min_interval_seconds
+    if spec.min_spacing_seconds() < minimum:
+        raise IntervalTooSmall(
+            f"this schedule would fire every {spec.min_spacing_seconds()} s; "
+            f"the minimum is {minimum} s (RQFLOW_MIN_INTERVAL_SECONDS)",
+            field=SPACING_FIELD[job.schedule_type],
+        )
+    if job.schedule_type == "once" and job.run_at is not None and job.run_at <= now and is_new:
+        raise RunAtInPast(f"run_at {job.run_at.isoformat()} is in the past")
+    if is_new and spec.next_after(now) is None:
+        raise NeverFires("this schedule has no occurrence after now (check end_at)", field="end_at")
+
+
+def _check_kind_fields(job: ScheduledJob) -> None:
+    """Each kind needs its own field and refuses the others', so intent is never ambiguous."""
+    needed = SPACING_FIELD[job.schedule_type]
+    if getattr(job, needed) is None:
+        raise InvalidInput(f"{needed} is required for a {job.schedule_type} schedule", field=needed)
+    for kind, field in SPACING_FIELD.items():
+        if kind != job.schedule_type and getattr(job, field) is not None:
+            raise InvalidInput(f"{field} is only for {kind} schedules, not {job.schedule_type}", field=field)

@@ -1,0 +1,31 @@
+"""How services tell the scheduling machinery about a change, without knowing Redis or RQ.
+
+The API and the tools pass a Redis-backed implementation (``rqflow.jobs.signals``);
+code that runs without Redis passes :class:`NullSignals`, and the scheduler's
+reconcile loop catches up within one period.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+
+class SchedulerSignals(Protocol):
+    """Called by services after their transaction commits."""
+
+    def schedule_changed(self, schedule_id: str) -> None:
+        """The row changed (created, edited, paused, resumed, deleted): re-arm or cancel its timer."""
+
+    def run_now(self, *, schedule_id: str, run_id: int, scheduled_for: datetime) -> None:
+        """Put a manual run (already in the ledger) on the queue."""
+
+
+class NullSignals:
+    """Signals that go nowhere, for callers without Redis."""
+
+    def schedule_changed(self, schedule_id: str) -> None:
+        """Ignore; the reconcile loop will notice."""
+
+    def run_now(self, *, schedule_id: str, run_id: int, scheduled_for: datetime) -> None:
+        """Ignore; the run stays ``enqueued``."""
