@@ -15,12 +15,6 @@ app = typer.Typer(help="rqflow: workflows on schedules, over RQ.", no_args_is_he
 user_app = typer.Typer(help="Manage users and API tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
-def _project_root() -> Path:
-    """The folder holding alembic.ini: the checkout (editable install), else the working directory."""
-    checkout = Path(__file__).resolve().parents[2]
-    return checkout if (checkout / "alembic.ini").exists() else Path.cwd()
-
-
 def _settings():  # type: ignore[no-untyped-def]
     """Load settings, turning a bad value into a one-line error instead of a traceback."""
     from rqflow.settings import get_settings
@@ -80,16 +74,10 @@ def scheduler() -> None:
 @app.command()
 def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Bring the database schema up to date (alembic upgrade head)."""
-    from alembic import command
-    from alembic.config import Config
+    from rqflow.migrations import upgrade
 
     settings = _settings()
-    root = _project_root()
-    config = Config(str(root / "alembic.ini"))
-    config.set_main_option("script_location", str(root / "alembic"))
-    config.attributes["database_url"] = settings.database_url
-    config.attributes["configure_logger"] = False
-    command.upgrade(config, revision)
+    upgrade(settings.database_url, revision)
     typer.echo(f"database at {revision}: {_redacted(settings.database_url)}")
 
 

@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Both install everything they need into .venv first.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+REDIS_PORT ?= 6379
+export RQFLOW_DATABASE_URL ?= sqlite:///$(CURDIR)/rqflow.db
+export RQFLOW_REDIS_URL ?= redis://127.0.0.1:$(REDIS_PORT)/0
+
+.PHONY: install run test test-unit lint bench clean
+
+$(BIN)/rqflow: pyproject.toml requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+install: $(BIN)/rqflow ## Create .venv and install rqflow with its pinned dependencies.
+
+run: install ## Migrate, make sure Redis answers, and start web + scheduler + worker from the Procfile.
+	$(BIN)/rqflow local-redis --port $(REDIS_PORT)
+	$(BIN)/rqflow migrate
+	@echo ""
+	@echo "rqflow is starting: API on http://127.0.0.1:$(PORT), docs on http://127.0.0.1:$(PORT)/docs"
+	@echo "Create a token in another shell:  $(BIN)/rqflow user create alice"
+	@echo ""
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) web scheduler worker
+
+test: install ## Run the whole suite (unit, integration against real Redis and Postgres, end-to-end).
+	$(BIN)/python -m pytest -q
+
+test-unit: install ## Only the fast unit tests.
+	$(BIN)/python -m pytest -q tests/unit
+
+lint: install
+	$(BIN)/ruff check platform tests
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache rqflow.db rqflow.db-wal rqflow.db-shm .run

@@ -1,0 +1,102 @@
+"""Integration fixtures: an API client, users, and factories over the real database and Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from redis import Redis
+
+from rqflow.api.app import create_app
+from rqflow.db import session_scope
+from rqflow.models import ScheduledJob, UserProfile, utcnow
+from rqflow.schemas.schedule import ScheduleCreate
+from rqflow.schemas.workflow import WorkflowCreate
+from rqflow.services.schedules import create_schedule
+from rqflow.services.signals import NullSignals
+from rqflow.services.users import create_user
+from rqflow.services.workflows import create_workflow
+from rqflow.settings import Settings
+
+
+@dataclass
+class ApiUser:
+    """A user of the API: their id and the headers that authenticate them."""
+
+    id: int
+    name: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def make_user(name: str) -> ApiUser:
+    """Create a user through the service, as `rqflow user create` does."""
+    with session_scope() as db:
+        user, token = create_user(db=db, name=name)
+        return ApiUser(id=user.id, name=name, token=token)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The real app over the test's database and Redis."""
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def alice(settings: Settings) -> ApiUser:
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(settings: Settings) -> ApiUser:
+    return make_user("bob")
+
+
+@pytest.fixture
+def redis(settings: Settings) -> Redis:
+    return Redis.from_url(settings.redis_url)
+
+
+WORKFLOW = {
+    "name": "report",
+    "nodes": [
+        {"key": "t", "component_type": "trigger_schedule", "config": {}},
+        {"key": "echo", "component_type": "python_call", "config": {"callable": "tests.integration.conftest:echo"}},
+    ],
+    "edges": [{"source": "t", "target": "echo"}],
+}
+
+
+def echo(event: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A python_call target: returns what it was given, so tests can read it in node runs."""
+    return {"scheduled_for": event["scheduled_for"], "kwargs": kwargs}
+
+
+def make_workflow(user: ApiUser, **overrides: Any) -> int:
+    """Store a workflow (trigger -> echo) for ``user``; return its id."""
+    with session_scope() as db:
+        profile = db.get(UserProfile, user.id)
+        assert profile is not None
+        return create_workflow(db=db, owner=profile, data=WorkflowCreate.model_validate({**WORKFLOW, **overrides})).id
+
+
+def make_schedule(user: ApiUser, workflow_id: int, *, now: datetime | None = None, **overrides: Any) -> ScheduledJob:
+    """Store an active schedule (default: every 60 s) through the service."""
+    fields = {"name": "every-minute", "workflow_id": workflow_id, "schedule_type": "interval", "interval_seconds": 60}
+    with session_scope() as db:
+        profile = db.get(UserProfile, user.id)
+        assert profile is not None
+        return create_schedule(db=db, owner=profile, data=ScheduleCreate.model_validate({**fields, **overrides}),
+                               now=now or utcnow(), signals=NullSignals())
+
+
+def in_future(seconds: float) -> str:
+    return (utcnow() + timedelta(seconds=seconds)).isoformat()
