@@ -31,7 +31,8 @@ def create_schedule(
     workflow = _owned_workflow(db, owner, data.workflow_id)
     _check_trigger_node(workflow, data.trigger_node_id)
     job = ScheduledJob(
-        id=new_schedule_id(), user_profile_id=owner.id, created_at=now, updated_at=now, **data.model_dump()
+        id=new_schedule_id(), user_profile_id=owner.id, status="active", run_count=0, error_count=0,
+        last_error="", created_at=now, updated_at=now, **data.model_dump(),
     )
     check_schedule(job, now=now, is_new=True)
     _set_next_run(job, now)

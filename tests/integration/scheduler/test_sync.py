@@ -1,0 +1,93 @@
+"""The scheduler's sync, tick and lease against the real Redis and both databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from redis import Redis
+from rq import Queue
+
+from rqflow.db import get_sessionmaker, session_scope
+from rqflow.jobs.ids import fire_job_id
+from rqflow.models import ScheduledJob, utcnow
+from rqflow.scheduler.lease import Lease
+from rqflow.scheduler.process import RqflowScheduler
+from rqflow.scheduler.sync import reconcile, sync_schedule
+from rqflow.scheduler.timers import TIMER_INDEX, TimerOptions, armed, arm
+from rqflow.settings import Settings
+from tests.integration.conftest import ApiUser, make_schedule, make_workflow
+
+
+def _reconcile(settings: Settings, redis: Redis):  # type: ignore[no-untyped-def]
+    with get_sessionmaker()() as db:
+        return reconcile(db, redis, TimerOptions.from_settings(settings))
+
+
+def test_reconcile_arms_every_active_schedule_once_and_cancels_the_rest(
+    settings: Settings, redis: Redis, alice: ApiUser
+) -> None:
+    workflow_id = make_workflow(alice)
+    jobs = [make_schedule(alice, workflow_id, name=f"s{i}") for i in range(20)]
+    with session_scope() as db:
+        db.get(ScheduledJob, jobs[0].id).status = "paused"  # type: ignore[union-attr]
+    stray = fire_job_id(jobs[0].id, utcnow() + timedelta(hours=1))
+    arm(redis, [(jobs[0].id, utcnow() + timedelta(hours=1))], TimerOptions.from_settings(settings))
+
+    report = _reconcile(settings, redis)
+
+    expected = {fire_job_id(job.id, job.next_run_at) for job in jobs[1:]}  # type: ignore[arg-type]
+    assert set(armed(redis)) == expected
+    assert (report.active, report.armed, report.cancelled) == (19, 19, 1)
+    assert not redis.exists(f"rq:job:{stray}")
+    again = _reconcile(settings, redis)
+    assert (again.armed, again.cancelled) == (0, 0)
+
+
+def test_reconcile_heals_a_flushed_redis(settings: Settings, redis: Redis, alice: ApiUser) -> None:
+    job = make_schedule(alice, make_workflow(alice))
+    _reconcile(settings, redis)
+    redis.delete("rq:scheduler:scheduled_jobs", TIMER_INDEX)
+    _reconcile(settings, redis)
+    assert set(armed(redis)) == {fire_job_id(job.id, job.next_run_at)}  # type: ignore[arg-type]
+
+
+def test_sync_schedule_follows_pause_resume_and_delete(settings: Settings, redis: Redis, alice: ApiUser) -> None:
+    job = make_schedule(alice, make_workflow(alice))
+    options = TimerOptions.from_settings(settings)
+    sessions = get_sessionmaker()
+    with sessions() as db:
+        first = sync_schedule(db, redis, options, job.id)
+    assert set(armed(redis)) == {first}
+    with session_scope() as db:
+        row = db.get(ScheduledJob, job.id)
+        assert row is not None
+        row.next_run_at = row.next_run_at + timedelta(minutes=5)  # type: ignore[operator]
+    with sessions() as db:
+        second = sync_schedule(db, redis, options, job.id)
+    assert second != first and set(armed(redis)) == {second}
+    with session_scope() as db:
+        db.get(ScheduledJob, job.id).status = "paused"  # type: ignore[union-attr]
+    with sessions() as db:
+        assert sync_schedule(db, redis, options, job.id) is None
+    assert armed(redis) == {}
+
+
+def test_the_tick_moves_due_timers_to_the_queue_in_one_pass(settings: Settings, redis: Redis) -> None:
+    options = TimerOptions.from_settings(settings)
+    due = utcnow().replace(microsecond=0) - timedelta(seconds=1)
+    arm(redis, [(f"s{i}", due) for i in range(250)], options)
+    arm(redis, [("later", due + timedelta(hours=1))], options)
+    moved = RqflowScheduler(connection=redis, settings=settings).enqueue_jobs()
+    assert len(moved) == 250
+    assert Queue(settings.queue, connection=redis).count == 250
+    assert list(armed(redis)) == [fire_job_id("later", due + timedelta(hours=1))]
+
+
+def test_only_one_lease_holder_at_a_time(redis: Redis) -> None:
+    first, second = Lease(redis, ttl_seconds=5), Lease(redis, ttl_seconds=5)
+    assert first.hold() and not second.hold()
+    assert first.hold()  # renewing keeps it
+    first.release()
+    assert second.hold() and not first.hold()
+    first.release()  # not the holder: must not take it from the second
+    assert second.holder() == second.token
