@@ -1,0 +1,69 @@
+"""ScheduleSpec: everything that decides when a schedule fires, and its occurrences."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice, takewhile
+from typing import Literal
+
+from rqflow.timing.cron import CronSchedule
+from rqflow.timing.instants import require_aware
+from rqflow.timing.occurrences import iter_occurrences
+from rqflow.timing.validation import validate_spec
+
+ScheduleKind = Literal["cron", "interval", "once"]
+
+# A one-time schedule never repeats; this stands for "no second firing".
+NEVER_REPEATS_SECONDS = 10**9
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """When a schedule fires: a cron line, an interval or one instant, plus a window.
+
+    Interval occurrences are ``start_at + k*interval`` (k >= 0) when start_at is
+    set, otherwise ``anchor + k*interval`` (k >= 1), anchor being the creation
+    instant. All returned instants are aware UTC with whole seconds.
+    """
+
+    kind: ScheduleKind
+    timezone: str = "UTC"
+    cron_expression: str | None = None
+    interval_seconds: int | None = None
+    run_at: datetime | None = None
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    anchor: datetime | None = None
+
+    def validate(self) -> None:
+        """Raise the rqflow.errors error (with its field) that stops this spec from working."""
+        validate_spec(self)
+
+    def next_after(self, after: datetime) -> datetime | None:
+        """Return the first occurrence strictly after `after`, or None once the schedule ends."""
+        return next(iter(self.occurrences(after, 1)), None)
+
+    def occurrences(self, after: datetime, count: int) -> list[datetime]:
+        """List the next `count` occurrences strictly after `after`, fewer if it ends first."""
+        self.validate()
+        require_aware(after, "after")
+        return list(islice(iter_occurrences(self, after), max(count, 0)))
+
+    def occurrences_between(self, start: datetime, end: datetime, limit: int = 10_000) -> list[datetime]:
+        """List occurrences t with start < t <= end (at most `limit`), e.g. for catch-up."""
+        self.validate()
+        require_aware(start, "start")
+        require_aware(end, "end")
+        upcoming = takewhile(lambda instant: instant <= end, iter_occurrences(self, start))
+        return list(islice(upcoming, max(limit, 0)))
+
+    def min_spacing_seconds(self) -> int:
+        """Give a lower bound on the gap between firings, to enforce a minimum frequency."""
+        self.validate()
+        if self.kind == "interval":
+            assert self.interval_seconds is not None
+            return self.interval_seconds
+        if self.kind == "once":
+            return NEVER_REPEATS_SECONDS
+        return CronSchedule.parse(self.cron_expression).min_spacing_seconds()
