@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from rqflow.db import get_sessionmaker
+from rqflow.db import session_scope
 from rqflow.errors import AuthenticationFailed
 from rqflow.jobs.connection import get_redis
 from rqflow.jobs.signals import RedisSignals
@@ -22,15 +22,8 @@ _bearer = HTTPBearer(auto_error=False, description="An API token from `rqflow us
 
 def get_db(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the route returns, rolled back if it raises."""
-    session = get_sessionmaker(request.app.state.settings.database_url)()
-    try:
+    with session_scope(request.app.state.settings.database_url) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_db)]
