@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
+from rqflow.settings import Settings, get_settings
+
 app = typer.Typer(help="rqflow: workflows on schedules, over RQ.", no_args_is_help=True, add_completion=False)
 user_app = typer.Typer(help="Manage users and API tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     """Load settings, turning a bad value into a one-line error instead of a traceback."""
-    from rqflow.settings import get_settings
-
     try:
         settings = get_settings()
     except ValidationError as exc:
@@ -141,4 +140,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -11,7 +11,14 @@ from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from rqflow.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, RqflowError, ServiceUnavailable
+from rqflow.errors import (
+    AuthenticationFailed,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RqflowError,
+    ServiceUnavailable,
+)
 
 log = logging.getLogger(__name__)
 

@@ -74,7 +74,7 @@ def _run_node(db: Session, run: WorkflowRun, node: WorkflowNode, context: NodeCo
         record.input = _jsonable(raw)
         db.commit()
         output = component().run(component.parse_config(raw), context)
-    except Exception as exc:  # a failing node fails the run, never the worker
+    except Exception as exc:  # noqa: BLE001 - a failing node fails the run, never the worker
         log.info("node %s of workflow run %s failed: %s", node.key, run.id, exc)
         record.status, record.error, record.finished_at = "failed", _describe(exc), utcnow()
         db.commit()

@@ -14,6 +14,8 @@ import uuid
 
 from redis import Redis
 
+from rqflow.scheduler.timers import as_text
+
 LEASE_KEY = "rqflow:scheduler:lease"
 
 _RENEW = """
@@ -55,4 +57,4 @@ class Lease:
     def holder(self) -> str | None:
         """The token of whoever holds the lease now."""
         value = self.connection.get(self.key)
-        return value.decode() if value else None
+        return as_text(value) if value else None

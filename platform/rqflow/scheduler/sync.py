@@ -24,8 +24,8 @@ from rqflow.scheduler.timers import (
     armed,
     cancel,
     cancel_schedule,
-    job_statuses,
     index_missing,
+    job_statuses,
 )
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def desired_timers(db: Session) -> dict[str, tuple[str, datetime]]:
             ScheduledJob.status == "active", ScheduledJob.next_run_at.is_not(None)
         )
     )
-    return {fire_job_id(sid, when): (sid, when) for sid, when in rows}
+    return {fire_job_id(sid, when): (sid, when) for sid, when in rows if when is not None}
 
 
 def reconcile(db: Session, connection: Redis, options: TimerOptions) -> SyncReport:

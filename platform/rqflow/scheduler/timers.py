@@ -95,7 +95,7 @@ def cancel(connection: Redis, job_ids: Iterable[str]) -> int:
 def cancel_schedule(connection: Redis, schedule_id: str, *, keep: str | None = None) -> str | None:
     """Cancel the timer indexed for ``schedule_id`` unless it is ``keep``; return the cancelled id."""
     current = connection.hget(TIMER_INDEX, schedule_id)
-    job_id = current.decode() if current else None
+    job_id = as_text(current) if current else None
     if job_id is None or job_id == keep:
         return None
     cancel(connection, [job_id])
@@ -116,8 +116,8 @@ def index_missing(connection: Redis, timers: dict[str, str]) -> None:
 def armed(connection: Redis) -> dict[str, int]:
     """Every rqflow timer now in rq-scheduler's set: job id -> epoch seconds."""
     pairs = connection.zrange(SCHEDULED_SET, 0, -1, withscores=True)
-    prefix = FIRE_PREFIX.encode()
-    return {member.decode(): int(score) for member, score in pairs if member.startswith(prefix)}
+    members = ((as_text(member), int(score)) for member, score in pairs)  # type: ignore[str-unpack]
+    return {member: score for member, score in members if member.startswith(FIRE_PREFIX)}
 
 
 def job_statuses(connection: Redis, job_ids: list[str]) -> dict[str, str | None]:
@@ -129,5 +129,10 @@ def job_statuses(connection: Redis, job_ids: list[str]) -> dict[str, str | None]
             for job_id in chunk:
                 pipe.hget(Job.key_for(job_id), "status")
             values = pipe.execute()
-        result.update({job_id: v.decode() if v else None for job_id, v in zip(chunk, values, strict=True)})
+        result.update({job_id: as_text(v) if v else None for job_id, v in zip(chunk, values, strict=True)})
     return result
+
+
+def as_text(value: object) -> str:
+    """A Redis reply as text (redis-py returns bytes unless decode_responses is set)."""
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -13,7 +13,7 @@ from rqflow.models import ScheduledJob, utcnow
 from rqflow.scheduler.lease import Lease
 from rqflow.scheduler.process import RqflowScheduler
 from rqflow.scheduler.sync import reconcile, sync_schedule
-from rqflow.scheduler.timers import TIMER_INDEX, TimerOptions, armed, arm
+from rqflow.scheduler.timers import TIMER_INDEX, TimerOptions, arm, armed
 from rqflow.settings import Settings
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 
