@@ -35,6 +35,10 @@ test: install ## Run the whole suite (unit, integration against real Redis and P
 test-unit: install ## Only the fast unit tests.
 	$(BIN)/python -m pytest -q tests/unit
 
+bench: install ## Print benchmark figures (rqflow beside bare rq-scheduler); asserts nothing.
+	PYTHONPATH=platform:. $(BIN)/python bench/startup_sync.py --count 10000 --database sqlite
+	PYTHONPATH=platform:. $(BIN)/python bench/startup_sync.py --count 10000 --database postgres
+
 lint: install
 	$(BIN)/ruff check platform tests
 	$(BIN)/mypy
