@@ -16,7 +16,8 @@ actionable text::
     │   ├── NeverFires
     │   └── RunAtInPast
     ├── Conflict                           -> 409
-    │   └── InvalidStateTransition
+    │   ├── InvalidStateTransition
+    │   └── ScheduleLimitReached
     ├── AuthenticationFailed               -> 401
     └── ServiceUnavailable                 -> 503
 """
@@ -101,6 +102,12 @@ class Conflict(RqflowError):
 
 class InvalidStateTransition(Conflict):
     """The schedule cannot move from its current status to the one asked for."""
+
+    field = "status"
+
+
+class ScheduleLimitReached(Conflict):
+    """The user already has as many active schedules as RQFLOW_MAX_SCHEDULES_PER_USER allows."""
 
     field = "status"
 

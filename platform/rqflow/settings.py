@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     job_result_ttl_seconds: Annotated[int, Field(ge=0)] = 3600
     # Timeout of one http_request node, unless the node sets its own.
     http_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    # An occurrence started this late is still "on time"; later, the catch-up policy decides.
+    misfire_grace_seconds: Annotated[float, Field(ge=0)] = 60.0
+    # At most this many active schedules per user (creating or resuming past it is refused).
+    max_schedules_per_user: Annotated[int, Field(ge=1)] = 1000
     log_level: str = "INFO"
 
     @field_validator("database_url")

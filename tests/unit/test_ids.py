@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from rqflow.jobs.ids import fire_job_id, manual_job_id, parse_fire_job_id
+from rqflow.jobs.ids import fire_job_id, parse_fire_job_id, run_job_id
 
 WHEN = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 
@@ -17,5 +17,5 @@ def test_fire_ids_round_trip_and_use_safe_characters() -> None:
 
 
 def test_other_ids_are_not_fire_ids() -> None:
-    assert parse_fire_job_id(manual_job_id("abc", 7)) is None
+    assert parse_fire_job_id(run_job_id("abc", 7)) is None
     assert parse_fire_job_id("rqflow-fire-nope") is None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 FIRE_PREFIX = "rqflow-fire-"
-MANUAL_PREFIX = "rqflow-run-"
+RUN_PREFIX = "rqflow-run-"
 
 
 def fire_job_id(schedule_id: str, scheduled_for: datetime) -> str:
@@ -25,6 +25,6 @@ def parse_fire_job_id(job_id: str) -> tuple[str, int] | None:
     return (schedule_id, int(epoch)) if schedule_id and epoch.isdigit() else None
 
 
-def manual_job_id(schedule_id: str, run_id: int) -> str:
-    """The queued job of a "run now" request."""
-    return f"{MANUAL_PREFIX}{schedule_id}-{run_id}"
+def run_job_id(schedule_id: str, run_id: int) -> str:
+    """The queued job of one ledger row run outside its timer (run now, catch-up, backfill, hand-over)."""
+    return f"{RUN_PREFIX}{schedule_id}-{run_id}"

@@ -9,14 +9,14 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from rqflow.jobs.connection import WAKE_CHANNEL, get_queue
-from rqflow.jobs.ids import manual_job_id
+from rqflow.jobs.ids import run_job_id
 from rqflow.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 
 class RedisSignals:
-    """Publishes schedule changes to the scheduler and queues manual runs."""
+    """Publishes schedule changes to the scheduler and queues runs handed to workers."""
 
     def __init__(self, connection: Redis) -> None:
         self.connection = connection
@@ -29,12 +29,12 @@ class RedisSignals:
             log.warning("could not notify the scheduler about %s: %s", schedule_id, exc)
 
     def run_now(self, *, schedule_id: str, run_id: int, scheduled_for: datetime) -> None:
-        """Enqueue the manual run; its id makes a repeated enqueue harmless."""
+        """Enqueue a ledger row's run; its id makes a repeated enqueue harmless (the claim runs it once)."""
         settings = get_settings()
         get_queue(self.connection).enqueue(
-            "rqflow.jobs.tasks.execute_manual_run",
+            "rqflow.jobs.tasks.execute_run",
             run_id,
-            job_id=manual_job_id(schedule_id, run_id),
+            job_id=run_job_id(schedule_id, run_id),
             job_timeout=settings.job_timeout_seconds,
             result_ttl=settings.job_result_ttl_seconds,
         )

@@ -1,8 +1,10 @@
 """The functions RQ workers run. Each is a thin shell over :mod:`rqflow.services.occurrences`.
 
-``execute_scheduled_trigger`` claims the occurrence, arms the next one at once
-(so a long workflow never delays the schedule), runs the matching workflows and
-records the outcome.
+``execute_scheduled_trigger`` claims a timer's occurrence, arms the next one at
+once (so a long workflow never delays the schedule), runs the matching workflows
+if the overlap policy lets it start, and records the outcome. ``execute_run``
+runs a ledger row that was queued on its own (run now, catch-up, backfill, a
+buffered occurrence handed over when the previous run ended).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from rq import get_current_job
 from rqflow.components import load_components
 from rqflow.db import session_scope
 from rqflow.jobs.connection import WAKE_CHANNEL, get_redis
+from rqflow.jobs.signals import RedisSignals
 from rqflow.models import ScheduledJob, UserProfile, utcnow
-from rqflow.scheduler.timers import TimerOptions, arm
-from rqflow.services.occurrences import Claim, claim_manual_run, claim_occurrence, finish_run
+from rqflow.scheduler.timers import Timer, TimerOptions, arm
+from rqflow.services.occurrences import StartedRun, claim_occurrence, claim_run, finish_run
 from rqflow.settings import get_settings
 from rqflow.triggers import dispatch_event
 
@@ -29,56 +32,66 @@ def execute_scheduled_trigger(scheduled_job_id: str, scheduled_for: str) -> dict
     """Run one scheduled occurrence of ``scheduled_job_id`` at most once."""
     when = datetime.fromisoformat(scheduled_for)
     rq_job = get_current_job()
+    signals = RedisSignals(get_redis())
     with session_scope() as db:
         claim = claim_occurrence(
             db=db, schedule_id=scheduled_job_id, scheduled_for=when,
             rq_job_id=rq_job.id if rq_job else None,
-            enqueued_at=_aware(rq_job.enqueued_at) if rq_job else None, now=utcnow(),
+            enqueued_at=_aware(rq_job.enqueued_at) if rq_job else None, now=utcnow(), signals=signals,
         )
     if claim is None:
         return {"claimed": False}
-    if claim.next_run_at is not None:
-        _arm_next(claim)
-    return _run_claimed(claim, when, trigger_kind="schedule")
+    if claim.next_run_at is not None and claim.next_fire_at is not None:
+        _arm_next(claim.schedule_id, claim.next_run_at, claim.next_fire_at)
+    if claim.run_id is None or claim.scheduled_for is None:
+        return {"claimed": True, "started": False}
+    started = StartedRun(run_id=claim.run_id, schedule_id=claim.schedule_id, scheduled_for=claim.scheduled_for,
+                         trigger_kind="schedule")
+    return _run_started(started, signals)
 
 
-def execute_manual_run(run_id: int) -> dict[str, Any]:
-    """Run a "run now" request recorded in the ledger, once."""
+def execute_run(run_id: int) -> dict[str, Any]:
+    """Run a ledger row handed to the queue (run now, catch-up, backfill, a buffered occurrence), once."""
+    signals = RedisSignals(get_redis())
     with session_scope() as db:
-        claim = claim_manual_run(db=db, run_id=run_id, now=utcnow())
-    if claim is None:
+        started = claim_run(db=db, run_id=run_id, now=utcnow(), signals=signals)
+    if started is None:
         return {"claimed": False}
-    return _run_claimed(claim, utcnow(), trigger_kind="manual")
+    return _run_started(started, signals)
 
 
-def _arm_next(claim: Claim) -> None:
+# Jobs queued by rqflow 0.1 name the task by its old name.
+execute_manual_run = execute_run
+
+
+def _arm_next(schedule_id: str, occurrence: datetime, fire_at: datetime) -> None:
     """Arm the following occurrence and wake the scheduler, so it need not wait for its next poll."""
-    assert claim.next_run_at is not None
     connection = get_redis()
-    arm(connection, [(claim.schedule_id, claim.next_run_at)], TimerOptions.from_settings(get_settings()))
+    arm(connection, [Timer(schedule_id, occurrence, fire_at)], TimerOptions.from_settings(get_settings()))
     connection.publish(WAKE_CHANNEL, "armed")
 
 
-def _run_claimed(claim: Claim, scheduled_for: datetime, *, trigger_kind: str) -> dict[str, Any]:
+def _run_started(started: StartedRun, signals: RedisSignals) -> dict[str, Any]:
     """Dispatch the schedule event and record the outcome, whatever happens."""
     load_components()
     error, reason, workflow_runs = "", "", []
     try:
         with session_scope() as db:
-            job = db.get(ScheduledJob, claim.schedule_id)
+            job = db.get(ScheduledJob, started.schedule_id)
             user = db.get(UserProfile, job.user_profile_id) if job else None
             if job is None or user is None:
                 return {"claimed": True, "workflow_runs": []}
-            event = schedule_event(job, scheduled_for, trigger_kind=trigger_kind, run_id=claim.run_id)
-            runs = dispatch_event("schedule", event, user, db, schedule_run_id=claim.run_id)
+            event = schedule_event(job, started.scheduled_for, trigger_kind=started.trigger_kind,
+                                   run_id=started.run_id)
+            runs = dispatch_event("schedule", event, user, db, schedule_run_id=started.run_id)
             workflow_runs = [run.id for run in runs]
             error = "; ".join(f"workflow run {run.id}: {run.error}" for run in runs if run.status == "failed")
             reason = "" if runs else "no workflow matched"
     except Exception as exc:  # recorded on the run; the worker itself carries on
-        log.exception("schedule %s occurrence %s failed", claim.schedule_id, scheduled_for)
+        log.exception("schedule %s occurrence %s failed", started.schedule_id, started.scheduled_for)
         error = f"{type(exc).__name__}: {exc}"
     with session_scope() as db:
-        finish_run(db=db, run_id=claim.run_id, error=error, reason=reason, now=utcnow())
+        finish_run(db=db, run_id=started.run_id, error=error, reason=reason, now=utcnow(), signals=signals)
     return {"claimed": True, "workflow_runs": workflow_runs, "error": error}
 
 

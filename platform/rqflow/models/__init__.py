@@ -2,6 +2,7 @@
 
 from rqflow.models.base import Base, utcnow
 from rqflow.models.schedule import ScheduledJob
+from rqflow.models.schedule_change import ScheduleChange
 from rqflow.models.schedule_run import ScheduleRun
 from rqflow.models.user import ApiToken, UserProfile
 from rqflow.models.workflow import Workflow, WorkflowEdge, WorkflowNode
@@ -11,6 +12,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "NodeRun",
+    "ScheduleChange",
     "ScheduleRun",
     "ScheduledJob",
     "UserProfile",

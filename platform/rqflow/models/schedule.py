@@ -12,6 +12,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from rqflow.models.base import Base, UTCDateTime, utcnow
 
 SCHEDULE_STATUSES = ("active", "paused", "stopped")
+# What happens to occurrences missed while the scheduler was down or the schedule paused.
+CATCHUP_POLICIES = ("skip", "latest", "all")
+# What happens to an occurrence due while the previous run is still going.
+OVERLAP_POLICIES = ("skip", "buffer_one", "allow")
 
 
 def new_schedule_id() -> str:
@@ -26,6 +30,8 @@ class ScheduledJob(Base):
     __table_args__ = (
         # The scheduler's sync reads active rows and their next instant.
         Index("ix_scheduled_jobs_status_next_run_at", "status", "next_run_at"),
+        # The scheduler's auto-resume looks for paused rows whose pause has run out.
+        Index("ix_scheduled_jobs_status_paused_until", "status", "paused_until"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_schedule_id)
@@ -47,6 +53,12 @@ class ScheduledJob(Base):
 
     trigger_payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
+    catchup_policy: Mapped[str] = mapped_column(String(20), default="latest", server_default="latest")
+    catchup_window_seconds: Mapped[int | None] = mapped_column(Integer)
+    overlap_policy: Mapped[str] = mapped_column(String(20), default="skip", server_default="skip")
+    jitter_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pause_after_failures: Mapped[int | None] = mapped_column(Integer)
+
     status: Mapped[str] = mapped_column(String(20), default="active")
     # The rq-scheduler entry armed for next_run_at (informational; Redis is rebuilt from next_run_at).
     rq_job_id: Mapped[str | None] = mapped_column(String(100))
@@ -56,6 +68,12 @@ class ScheduledJob(Base):
     run_count: Mapped[int] = mapped_column(Integer, default=0)
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    missed_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    paused_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rqflow.models.base import Base, UTCDateTime, utcnow
 
-RUN_STATUSES = ("enqueued", "running", "succeeded", "failed", "skipped", "missed")
-TRIGGER_KINDS = ("schedule", "manual")
+# waiting: its turn has not come (overlap buffer, catch-up or backfill queue);
+# enqueued: handed to an RQ worker; enqueued and running rows hold the schedule's slot.
+RUN_STATUSES = ("waiting", "enqueued", "running", "succeeded", "failed", "skipped", "missed")
+FINAL_RUN_STATUSES = ("succeeded", "failed", "skipped", "missed")
+TRIGGER_KINDS = ("schedule", "manual", "backfill")
 
 
 class ScheduleRun(Base):
@@ -26,6 +29,10 @@ class ScheduleRun(Base):
     __table_args__ = (
         # Also the index behind "runs of this schedule, newest first".
         UniqueConstraint("scheduled_job_id", "scheduled_for"),
+        # The overlap check and the hand-over look for a schedule's unfinished runs.
+        Index("ix_schedule_runs_scheduled_job_id_status", "scheduled_job_id", "status"),
+        # The scheduler's sweep looks for runs left running or enqueued by a lost worker or queue.
+        Index("ix_schedule_runs_status_started_at", "status", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

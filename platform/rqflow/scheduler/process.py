@@ -10,6 +10,10 @@ What it changes from rq-scheduler, and why (see RQ-NOTES.md):
   the loop waits on that channel instead of sleeping, so an edit is applied and a
   newly armed timer is seen within milliseconds.
 - **The tick moves due timers in pipelined batches** instead of nine round trips each.
+- **Upkeep rides on the reconcile pass**: overdue schedules get their catch-up
+  (missed-run detection), runs of lost workers are failed, runs whose queued job
+  Redis lost are queued again, and schedules paused ``until`` an instant resume
+  at that instant (the loop wakes for it).
 
 The scheduler only moves timers to the queue; whether an occurrence runs is
 decided by the worker's claim in the database.
@@ -21,6 +25,7 @@ import logging
 import signal
 import time
 from collections import defaultdict
+from datetime import datetime
 from types import FrameType
 from typing import Any
 
@@ -33,9 +38,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from rqflow.db import get_sessionmaker
 from rqflow.jobs.connection import WAKE_CHANNEL
+from rqflow.jobs.signals import RedisSignals
+from rqflow.models import utcnow
 from rqflow.scheduler.lease import Lease
-from rqflow.scheduler.sync import reconcile, sync_schedule
+from rqflow.scheduler.sync import reconcile, requeue_lost, sync_schedule
 from rqflow.scheduler.timers import SCHEDULED_SET, TimerOptions
+from rqflow.services import upkeep
 from rqflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +62,8 @@ class RqflowScheduler(Scheduler):
         self.options = TimerOptions.from_settings(settings)
         self.lease = Lease(connection, ttl_seconds=settings.lease_seconds)
         self.sessionmaker = get_sessionmaker(settings.database_url)
+        self.signals = RedisSignals(connection)
+        self.next_resume: datetime | None = None
         self.is_leader = False
         self.last_reconcile = 0.0
         self.changed: set[str] = set()
@@ -91,23 +101,39 @@ class RqflowScheduler(Scheduler):
     # -- keeping Redis in step with the database -------------------------------------------------
 
     def reconcile(self) -> None:
-        """Compare every active schedule with the timers in Redis and repair the difference."""
+        """Upkeep first (it moves schedules on), then compare every active schedule with the timers in Redis."""
         started = time.monotonic()
+        now = utcnow()
         with self.sessionmaker() as db:
+            resumed = upkeep.resume_due(db, now=now, signals=self.signals)
+            caught_up = upkeep.catch_up_overdue(db, now=now, signals=self.signals)
+            lost = upkeep.fail_lost_runs(db, now=now, signals=self.signals)
+            requeued = requeue_lost(self.connection, upkeep.queued_runs(db, now=now), self.signals)
             report = reconcile(db, self.connection, self.options)
+            self.next_resume = upkeep.next_auto_resume(db)
         self.last_reconcile = time.monotonic()
         log.info(
-            "reconciled %d active schedules in %.3f s: armed %d, cancelled %d, in flight %d",
+            "reconciled %d active schedules in %.3f s: armed %d, cancelled %d, in flight %d; "
+            "resumed %d, caught up %d overdue, failed %d lost runs, re-queued %d runs",
             report.active, self.last_reconcile - started, report.armed, report.cancelled, report.in_flight,
+            resumed, caught_up, lost, requeued,
         )
         self.changed.clear()  # the full pass covered them
 
     def apply_changes(self) -> None:
-        """Re-arm or cancel the schedules named by change notifications."""
+        """Re-arm or cancel the schedules named by change notifications; note any new auto-resume time."""
         changed, self.changed = self.changed, set()
         with self.sessionmaker() as db:
             for schedule_id in changed:
                 sync_schedule(db, self.connection, self.options, schedule_id)
+            self.next_resume = upkeep.next_auto_resume(db)
+
+    def resume_due(self) -> None:
+        """Resume the schedules whose pause has run out (their timers follow through the wake channel)."""
+        with self.sessionmaker() as db:
+            resumed = upkeep.resume_due(db, now=utcnow(), signals=self.signals)
+            self.next_resume = upkeep.next_auto_resume(db)
+        log.info("resumed %d schedules whose pause ran out", resumed)
 
     # -- the loop -------------------------------------------------------------------------------
 
@@ -153,15 +179,20 @@ class RqflowScheduler(Scheduler):
     def _maintain(self) -> None:
         if time.monotonic() - self.last_reconcile >= self.settings.reconcile_seconds or not self.last_reconcile:
             self.reconcile()
-        elif self.changed:
+            return
+        if self.changed:
             self.apply_changes()
+        if self.next_resume is not None and self.next_resume <= utcnow():
+            self.resume_due()
 
     def _until_next_due(self) -> float:
-        """Seconds until the earliest timer, capped by the poll interval and the reconcile period."""
+        """Seconds until the earliest timer or auto-resume, capped by the poll interval."""
         first = self.connection.zrange(SCHEDULED_SET, 0, 0, withscores=True)
         wait = self.settings.poll_seconds
         if first:
             wait = min(wait, max(0.0, first[0][1] - time.time()))
+        if self.next_resume is not None:
+            wait = min(wait, max(0.0, (self.next_resume - utcnow()).total_seconds()))
         return wait
 
     def _wait(self, pubsub: PubSub, timeout: float) -> None:

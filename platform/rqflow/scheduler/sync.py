@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 
 from redis import Redis
 from sqlalchemy import select
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 from rqflow.jobs.ids import fire_job_id
 from rqflow.models import ScheduledJob
 from rqflow.scheduler.timers import (
+    Timer,
     TimerOptions,
     arm,
     armed,
@@ -27,6 +27,9 @@ from rqflow.scheduler.timers import (
     index_missing,
     job_statuses,
 )
+from rqflow.services.signals import SchedulerSignals
+from rqflow.services.upkeep import QueuedRun
+from rqflow.timing.jitter import fire_at
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +48,15 @@ class SyncReport:
     in_flight: int
 
 
-def desired_timers(db: Session) -> dict[str, tuple[str, datetime]]:
-    """Timer id -> (schedule id, occurrence) for every active schedule with a next run."""
+def desired_timers(db: Session) -> dict[str, Timer]:
+    """Timer id -> timer for every active schedule with a next run."""
     rows = db.execute(
-        select(ScheduledJob.id, ScheduledJob.next_run_at).where(
+        select(ScheduledJob.id, ScheduledJob.next_run_at, ScheduledJob.jitter_seconds).where(
             ScheduledJob.status == "active", ScheduledJob.next_run_at.is_not(None)
         )
     )
-    return {fire_job_id(sid, when): (sid, when) for sid, when in rows if when is not None}
+    return {fire_job_id(sid, when): Timer(sid, when, fire_at(sid, when, jitter))
+            for sid, when, jitter in rows if when is not None}
 
 
 def reconcile(db: Session, connection: Redis, options: TimerOptions) -> SyncReport:
@@ -68,7 +72,7 @@ def reconcile(db: Session, connection: Redis, options: TimerOptions) -> SyncRepo
     to_arm = [desired[job_id] for job_id in missing if statuses[job_id] not in IN_FLIGHT]
     cancel(connection, stale)
     arm(connection, to_arm, options)
-    index_missing(connection, {desired[job_id][0]: job_id for job_id in current if job_id in desired})
+    index_missing(connection, {desired[job_id].schedule_id: job_id for job_id in current if job_id in desired})
     return SyncReport(active=len(desired), armed=len(to_arm), cancelled=len(stale),
                       in_flight=len(missing) - len(to_arm))
 
@@ -76,7 +80,8 @@ def reconcile(db: Session, connection: Redis, options: TimerOptions) -> SyncRepo
 def sync_schedule(db: Session, connection: Redis, options: TimerOptions, schedule_id: str) -> str | None:
     """Bring one schedule's timer in line with its row; return the armed timer id, if any."""
     row = db.execute(
-        select(ScheduledJob.status, ScheduledJob.next_run_at).where(ScheduledJob.id == schedule_id)
+        select(ScheduledJob.status, ScheduledJob.next_run_at, ScheduledJob.jitter_seconds)
+        .where(ScheduledJob.id == schedule_id)
     ).first()
     db.rollback()
     if row is None or row.status != "active" or row.next_run_at is None:
@@ -85,5 +90,15 @@ def sync_schedule(db: Session, connection: Redis, options: TimerOptions, schedul
     job_id = fire_job_id(schedule_id, row.next_run_at)
     cancel_schedule(connection, schedule_id, keep=job_id)
     if job_statuses(connection, [job_id])[job_id] not in IN_FLIGHT:
-        arm(connection, [(schedule_id, row.next_run_at)], options)
+        arm(connection, [Timer(schedule_id, row.next_run_at, fire_at(schedule_id, row.next_run_at, row.jitter_seconds))],
+            options)
     return job_id
+
+
+def requeue_lost(connection: Redis, runs: list[QueuedRun], signals: SchedulerSignals) -> int:
+    """Queue again the ``enqueued`` rows whose RQ job is gone (a flushed Redis) or died before its claim."""
+    statuses = job_statuses(connection, [run.rq_job_id for run in runs if run.rq_job_id])
+    lost = [run for run in runs if not run.rq_job_id or statuses.get(run.rq_job_id) not in IN_FLIGHT]
+    for run in lost:
+        signals.run_now(schedule_id=run.schedule_id, run_id=run.run_id, scheduled_for=run.scheduled_for)
+    return len(lost)

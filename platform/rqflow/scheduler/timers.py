@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from redis import Redis
 from rq.job import Job, JobStatus
@@ -26,6 +27,14 @@ SCHEDULED_SET = Scheduler.scheduled_jobs_key
 TIMER_INDEX = "rqflow:timers"
 TASK = "rqflow.jobs.tasks.execute_scheduled_trigger"
 BATCH = 2000
+
+
+class Timer(NamedTuple):
+    """One armed occurrence: the job id comes from the occurrence, the score from the firing instant (jitter)."""
+
+    schedule_id: str
+    occurrence: datetime
+    fire_at: datetime
 
 
 @dataclass(frozen=True)
@@ -42,10 +51,10 @@ class TimerOptions:
         return cls(settings.queue, settings.job_timeout_seconds, settings.job_result_ttl_seconds)
 
 
-def arm(connection: Redis, entries: Iterable[tuple[str, datetime]], options: TimerOptions) -> int:
+def arm(connection: Redis, entries: Iterable[Timer], options: TimerOptions) -> int:
     """Register one timer per ``(schedule id, occurrence)``; re-arming the same pair overwrites it."""
     count = 0
-    batch: list[tuple[str, datetime]] = []
+    batch: list[Timer] = []
     for entry in entries:
         batch.append(entry)
         if len(batch) >= BATCH:
@@ -54,13 +63,13 @@ def arm(connection: Redis, entries: Iterable[tuple[str, datetime]], options: Tim
     return count + (_arm_batch(connection, batch, options) if batch else 0)
 
 
-def _arm_batch(connection: Redis, batch: list[tuple[str, datetime]], options: TimerOptions) -> int:
+def _arm_batch(connection: Redis, batch: list[Timer], options: TimerOptions) -> int:
     with connection.pipeline(transaction=False) as pipe:
-        for schedule_id, when in batch:
-            job = _fire_job(connection, schedule_id, when, options)
+        for timer in batch:
+            job = _fire_job(connection, timer.schedule_id, timer.occurrence, options)
             job.save(pipeline=pipe)
-            pipe.zadd(SCHEDULED_SET, {job.id: int(when.timestamp())})
-            pipe.hset(TIMER_INDEX, schedule_id, job.id)
+            pipe.zadd(SCHEDULED_SET, {job.id: int(timer.fire_at.timestamp())})
+            pipe.hset(TIMER_INDEX, timer.schedule_id, job.id)
         pipe.execute()
     return len(batch)
 

@@ -1,4 +1,6 @@
-"""Schedules on the wire: ``ScheduleCreate / ScheduleUpdate / SchedulePublic / RunPublic``."""
+"""Schedules on the wire: ``ScheduleCreate / ScheduleUpdate / SchedulePublic / RunPublic``,
+``SchedulePreviewRequest / SchedulePreview`` for trying a cadence without storing it, and the
+bodies of the pause and backfill actions and of the audit trail."""
 
 from __future__ import annotations
 
@@ -11,6 +13,18 @@ from rqflow.schemas.common import LongText, Name, StrictInput
 
 ScheduleType = Literal["cron", "interval", "once"]
 ScheduleStatus = Literal["active", "paused", "stopped"]
+CatchupPolicy = Literal["skip", "latest", "all"]
+OverlapPolicy = Literal["skip", "buffer_one", "allow"]
+RunStatus = Literal["waiting", "enqueued", "running", "succeeded", "failed", "skipped", "missed"]
+
+CATCHUP_HELP = ("What runs of the occurrences missed during downtime or a pause: skip (only the future), "
+                "latest (the most recent once; default) or all (every one, oldest first).")
+OVERLAP_HELP = ("What happens to an occurrence due while the previous run is still going: skip (default; "
+                "recorded as skipped), buffer_one (at most one waits) or allow.")
+WINDOW_HELP = "Missed occurrences older than this are never run (recorded as missed); default: no limit."
+JITTER_HELP = ("Delay each occurrence by up to this many seconds, derived from the schedule and the occurrence "
+               "(stable across restarts); must be below the schedule's spacing.")
+FAILURES_HELP = "Pause the schedule after this many consecutive failed runs; default: never."
 
 
 class ScheduleFields(StrictInput):
@@ -34,6 +48,26 @@ class ScheduleCreate(ScheduleFields):
     trigger_node_id: int | None = None
     max_runs: int | None = Field(default=None, ge=1)
     trigger_payload: dict[str, Any] | None = None
+    catchup_policy: CatchupPolicy = Field(default="latest", description=CATCHUP_HELP)
+    catchup_window_seconds: int | None = Field(default=None, ge=1, description=WINDOW_HELP)
+    overlap_policy: OverlapPolicy = Field(default="skip", description=OVERLAP_HELP)
+    jitter_seconds: int = Field(default=0, ge=0, le=86400, description=JITTER_HELP)
+    pause_after_failures: int | None = Field(default=None, ge=1, description=FAILURES_HELP)
+
+
+class SchedulePreviewRequest(ScheduleFields):
+    """Body of ``POST /api/v1/schedules/preview``: a cadence, where to start, and how many to show."""
+
+    after: AwareDatetime | None = Field(default=None, description="Count from this instant; default: now.")
+    # Enough for a year of daily runs; a cap keeps one request from computing without end.
+    count: int = Field(default=10, ge=1, le=1000)
+
+
+class SchedulePreview(BaseModel):
+    """What a cadence would do: its next occurrences and the cadence in words; nothing is stored."""
+
+    occurrences: list[datetime] = Field(description="The next occurrences, in the schedule's timezone.")
+    description: str = Field(description="The cadence in words, in the schedule's timezone.")
 
 
 class ScheduleUpdate(StrictInput):
@@ -51,6 +85,11 @@ class ScheduleUpdate(StrictInput):
     max_runs: int | None = Field(default=None, ge=1)
     trigger_node_id: int | None = None
     trigger_payload: dict[str, Any] | None = None
+    catchup_policy: CatchupPolicy | None = Field(default=None, description=CATCHUP_HELP)
+    catchup_window_seconds: int | None = Field(default=None, ge=1, description=WINDOW_HELP)
+    overlap_policy: OverlapPolicy | None = Field(default=None, description=OVERLAP_HELP)
+    jitter_seconds: int | None = Field(default=None, ge=0, le=86400, description=JITTER_HELP)
+    pause_after_failures: int | None = Field(default=None, ge=1, description=FAILURES_HELP)
 
 
 class SchedulePublic(BaseModel):
@@ -72,11 +111,21 @@ class SchedulePublic(BaseModel):
     end_at: datetime | None
     max_runs: int | None
     trigger_payload: dict[str, Any] | None
+    catchup_policy: CatchupPolicy
+    catchup_window_seconds: int | None
+    overlap_policy: OverlapPolicy
+    jitter_seconds: int
+    pause_after_failures: int | None
     status: ScheduleStatus
+    paused_reason: str
+    paused_at: datetime | None
+    paused_until: datetime | None
     next_run_at: datetime | None
     last_run_at: datetime | None
     run_count: int
     error_count: int
+    consecutive_failures: int
+    missed_count: int
     last_error: str
     created_at: datetime
     updated_at: datetime
@@ -92,8 +141,8 @@ class RunPublic(BaseModel):
     id: int
     scheduled_job_id: str
     scheduled_for: datetime
-    trigger_kind: str
-    status: str
+    trigger_kind: Literal["schedule", "manual", "backfill"]
+    status: RunStatus
     reason: str
     rq_job_id: str | None
     enqueued_at: datetime | None
@@ -101,3 +150,38 @@ class RunPublic(BaseModel):
     finished_at: datetime | None
     duration_seconds: float | None
     error: str
+
+
+class PauseRequest(StrictInput):
+    """Optional body of ``POST /api/v1/schedules/{id}/pause``."""
+
+    reason: str = Field(default="", max_length=1000, description="Why; shown as paused_reason.")
+    until: AwareDatetime | None = Field(default=None, description="Resume by itself at this instant.")
+
+
+class BackfillRequest(StrictInput):
+    """Body of ``POST /api/v1/schedules/{id}/backfill``: a past range whose occurrences to run."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+
+
+class BackfillPublic(BaseModel):
+    """The ledger rows a backfill created, oldest first (they run in that order)."""
+
+    count: int
+    runs: list[RunPublic]
+
+
+class ChangePublic(BaseModel):
+    """One entry of a schedule's audit trail."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    scheduled_job_id: str
+    actor: str = Field(description="user:<name> for a person, system:<part> for the scheduler or a worker.")
+    action: Literal["create", "update", "pause", "resume", "stop", "delete"]
+    reason: str
+    changes: dict[str, dict[str, Any]] = Field(description="{field: {old, new}} for every field that changed.")
+    created_at: datetime

@@ -1,10 +1,12 @@
 """The worker's side of an occurrence: claim it in the ledger, then record how it ended.
 
-Exactly-once is enforced here, by the database: the claim is a compare-and-set on
-the schedule's ``next_run_at`` plus an insert into ``schedule_runs``, whose unique
-key ``(scheduled_job_id, scheduled_for)`` turns any second delivery of the same
-occurrence (two schedulers, a restart between enqueue and remove, a retried RQ
-job, a stale timer after a pause or an edit) into a no-op.
+Exactly-once is enforced here, by the database. Every step runs under the
+schedule's row lock; the claim checks that the schedule still expects the
+delivered occurrence (``next_run_at``) and moves it on in the same transaction,
+and the ledger's unique key ``(scheduled_job_id, scheduled_for)`` backs that up.
+Any second delivery of the same occurrence (two schedulers, a restart between
+enqueue and remove, a retried RQ job, a stale timer after a pause or an edit)
+therefore does nothing.
 """
 
 from __future__ import annotations
@@ -13,35 +15,48 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from rqflow.jobs.ids import fire_job_id
 from rqflow.models import ScheduledJob, ScheduleRun
-from rqflow.services.schedule_rules import spec_of
+from rqflow.services.audit import SYSTEM_WORKER, snapshot
+from rqflow.services.catchup import advance_schedule, due_occurrences
+from rqflow.services.lifecycle import pause
+from rqflow.services.overlap import hand_over, lock_schedule
+from rqflow.services.signals import SchedulerSignals
+from rqflow.timing.jitter import fire_at
 
 log = logging.getLogger(__name__)
-
-# At most this many missed occurrences are written to the ledger when a schedule fell far behind.
-MAX_MISSED_RECORDED = 1000
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A claimed occurrence: the ledger row to finish and the next occurrence to arm."""
+    """A claimed occurrence: the run this worker starts now (if any) and the next occurrence to arm."""
+
+    schedule_id: str
+    run_id: int | None
+    scheduled_for: datetime | None
+    next_run_at: datetime | None
+    next_fire_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StartedRun:
+    """A ledger row this worker has moved to ``running``."""
 
     run_id: int
     schedule_id: str
-    next_run_at: datetime | None
+    scheduled_for: datetime
+    trigger_kind: str
 
 
 def claim_occurrence(
     *, db: Session, schedule_id: str, scheduled_for: datetime, rq_job_id: str | None,
-    enqueued_at: datetime | None, now: datetime,
+    enqueued_at: datetime | None, now: datetime, signals: SchedulerSignals,
 ) -> Claim | None:
-    """Claim one scheduled occurrence for this worker, or return None if it must not run."""
-    job = db.get(ScheduledJob, schedule_id)
+    """Claim one timer's occurrence, or return None if it must not run (deleted, paused, stale, duplicate)."""
+    job = lock_schedule(db, schedule_id)
     if job is None:
         log.info("occurrence %s of deleted schedule %s dropped", scheduled_for, schedule_id)
         return None
@@ -50,95 +65,91 @@ def claim_occurrence(
         return None
     if job.next_run_at != scheduled_for:
         log.info("stale or duplicate occurrence %s of %s (expects %s)", scheduled_for, job.id, job.next_run_at)
-        return None
-    return _advance_and_insert(db, job, scheduled_for, rq_job_id, enqueued_at, now)
-
-
-def _advance_and_insert(
-    db: Session, job: ScheduledJob, scheduled_for: datetime, rq_job_id: str | None,
-    enqueued_at: datetime | None, now: datetime,
-) -> Claim | None:
-    missed, following = _following_occurrence(job, scheduled_for, now)
-    exhausted = following is None or (job.max_runs is not None and job.run_count + 1 >= job.max_runs)
-    next_run_at = None if exhausted else following
-    swapped = db.execute(
-        update(ScheduledJob)
-        .where(ScheduledJob.id == job.id, ScheduledJob.status == "active", ScheduledJob.next_run_at == scheduled_for)
-        .values(
-            next_run_at=next_run_at,
-            status="stopped" if exhausted else "active",
-            rq_job_id=fire_job_id(job.id, next_run_at) if next_run_at else None,
-            run_count=ScheduledJob.run_count + 1,
-            last_run_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if swapped.rowcount != 1:  # type: ignore[attr-defined]
         db.rollback()
         return None
-    run = ScheduleRun(
-        scheduled_job_id=job.id, scheduled_for=scheduled_for, trigger_kind="schedule", status="running",
-        rq_job_id=rq_job_id, enqueued_at=enqueued_at, started_at=now,
+    before = snapshot(job)
+    # A worker whose clock runs behind the scheduler's still counts the delivered occurrence as due.
+    due = due_occurrences(job, since=scheduled_for, now=max(now, scheduled_for), include_since=True)
+    admission = advance_schedule(db, job, due=due, now=max(now, scheduled_for), signals=signals, here=True,
+                                 actor=SYSTEM_WORKER, before=before)
+    here = admission.here
+    if here is not None:
+        here.rq_job_id, here.enqueued_at = rq_job_id, enqueued_at
+    claim = Claim(
+        schedule_id=job.id, run_id=here.id if here else None, scheduled_for=here.scheduled_for if here else None,
+        next_run_at=job.next_run_at,
+        next_fire_at=fire_at(job.id, job.next_run_at, job.jitter_seconds) if job.next_run_at else None,
     )
-    db.add(run)
-    db.add_all(ScheduleRun(scheduled_job_id=job.id, scheduled_for=t, status="missed", reason="fell behind",
-                           created_at=now) for t in missed)
     try:
         db.commit()
     except IntegrityError:
         db.rollback()
         log.info("occurrence %s of %s already claimed", scheduled_for, job.id)
         return None
-    return Claim(run_id=run.id, schedule_id=job.id, next_run_at=next_run_at)
+    return claim
 
 
-def _following_occurrence(
-    job: ScheduledJob, scheduled_for: datetime, now: datetime
-) -> tuple[list[datetime], datetime | None]:
-    """The occurrence after this one, counted from the occurrence itself so nothing drifts.
-
-    If the worker is so late that later occurrences are already past, those are
-    returned as missed and the schedule moves on to the first one after ``now``.
-    """
-    spec = spec_of(job)
-    following = spec.next_after(scheduled_for)
-    if following is None or following > now:
-        return [], following
-    missed = spec.occurrences_between(scheduled_for, now, limit=MAX_MISSED_RECORDED)
-    return missed, spec.next_after(now)
-
-
-def claim_manual_run(*, db: Session, run_id: int, now: datetime) -> Claim | None:
-    """Move a manual run from ``enqueued`` to ``running``; None if someone else already did."""
-    swapped = db.execute(
-        update(ScheduleRun)
-        .where(ScheduleRun.id == run_id, ScheduleRun.status == "enqueued")
-        .values(status="running", started_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    run = db.get(ScheduleRun, run_id)
-    db.commit()
-    if swapped.rowcount != 1 or run is None:  # type: ignore[attr-defined]
+def claim_run(*, db: Session, run_id: int, now: datetime, signals: SchedulerSignals) -> StartedRun | None:
+    """Move an ``enqueued`` row to ``running``; None if it is gone, taken, or its schedule is paused."""
+    found = db.get(ScheduleRun, run_id)
+    if found is None:
         return None
-    return Claim(run_id=run_id, schedule_id=run.scheduled_job_id, next_run_at=None)
+    job = lock_schedule(db, found.scheduled_job_id)
+    run = _reload(db, run_id)
+    if job is None or run is None or run.status != "enqueued":
+        db.rollback()
+        return None
+    if run.trigger_kind == "schedule" and job.status == "paused":
+        run.status, run.reason, run.finished_at = "skipped", "schedule paused", now
+        hand_over(db, job, now=now, signals=signals)
+        db.commit()
+        return None
+    run.status, run.started_at = "running", now
+    started = StartedRun(run_id=run.id, schedule_id=job.id, scheduled_for=run.scheduled_for,
+                         trigger_kind=run.trigger_kind)
+    db.commit()
+    return started
 
 
-def finish_run(*, db: Session, run_id: int, error: str, reason: str, now: datetime) -> None:
-    """Record the outcome of a claimed run and update the schedule's error counters."""
-    run = db.get(ScheduleRun, run_id)
-    if run is None:
+def finish_run(
+    *, db: Session, run_id: int, error: str, reason: str, now: datetime, signals: SchedulerSignals
+) -> None:
+    """Record the outcome, update the counters, pause after too many failures, hand the slot over."""
+    found = db.get(ScheduleRun, run_id)
+    if found is None:
+        return
+    job = lock_schedule(db, found.scheduled_job_id)
+    run = _reload(db, run_id)
+    if job is None or run is None:
         return
     run.status = "failed" if error else "succeeded"
     run.error, run.reason, run.finished_at = error, reason, now
     run.duration_seconds = (now - run.started_at).total_seconds() if run.started_at else None
-    if error:
-        db.execute(
-            update(ScheduledJob)
-            .where(ScheduledJob.id == run.scheduled_job_id)
-            .values(error_count=ScheduledJob.error_count + 1, last_error=error[:4000])
-            .execution_options(synchronize_session=False)
-        )
+    _count_outcome(db, job, run, error, now, signals)
+    hand_over(db, job, now=now, signals=signals)
     db.commit()
+
+
+def _count_outcome(
+    db: Session, job: ScheduledJob, run: ScheduleRun, error: str, now: datetime, signals: SchedulerSignals
+) -> None:
+    """Errors count for every run; consecutive failures only for the schedule's own occurrences."""
+    if error:
+        job.error_count += 1
+        job.last_error = error[:4000]
+    if run.trigger_kind != "schedule":
+        return
+    job.consecutive_failures = job.consecutive_failures + 1 if error else 0
+    limit = job.pause_after_failures
+    if error and limit is not None and job.consecutive_failures >= limit and job.status == "active":
+        reason = f"paused after {job.consecutive_failures} consecutive failed runs (pause_after_failures={limit})"
+        pause(db, job, now=now, actor=SYSTEM_WORKER, signals=signals, reason=reason)
+
+
+def _reload(db: Session, run_id: int) -> ScheduleRun | None:
+    """Read the row again now that the schedule's lock is held."""
+    query = select(ScheduleRun).where(ScheduleRun.id == run_id).execution_options(populate_existing=True)
+    return db.execute(query).scalar_one_or_none()
 
 
 def _record_skip(db: Session, job: ScheduledJob, scheduled_for: datetime, *, reason: str, now: datetime) -> None:
@@ -147,6 +158,7 @@ def _record_skip(db: Session, job: ScheduledJob, scheduled_for: datetime, *, rea
         select(ScheduleRun.id).where(ScheduleRun.scheduled_job_id == job.id, ScheduleRun.scheduled_for == scheduled_for)
     )
     if exists is not None:
+        db.rollback()
         return
     db.add(ScheduleRun(scheduled_job_id=job.id, scheduled_for=scheduled_for, status="skipped", reason=reason,
                        started_at=now, finished_at=now))

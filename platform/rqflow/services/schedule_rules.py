@@ -42,6 +42,7 @@ def check_schedule(job: ScheduledJob, *, now: datetime, is_new: bool) -> None:
             f"the minimum is {minimum} s (RQFLOW_MIN_INTERVAL_SECONDS)",
             field=SPACING_FIELD[job.schedule_type],
         )
+    _check_jitter(job, spec)
     if job.schedule_type == "once" and job.run_at is not None and job.run_at <= now and is_new:
         raise RunAtInPast(f"run_at {job.run_at.isoformat()} is in the past")
     if is_new and spec.next_after(now) is None:
@@ -56,3 +57,14 @@ def _check_kind_fields(job: ScheduledJob) -> None:
     for kind, field in SPACING_FIELD.items():
         if kind != job.schedule_type and getattr(job, field) is not None:
             raise InvalidInput(f"{field} is only for {kind} schedules, not {job.schedule_type}", field=field)
+
+
+def _check_jitter(job: ScheduledJob, spec: ScheduleSpec) -> None:
+    """Jitter must stay below the spacing, or a delayed occurrence could overtake the next one."""
+    jitter = job.jitter_seconds or 0
+    if jitter and jitter >= spec.min_spacing_seconds():
+        raise InvalidInput(
+            f"jitter_seconds {jitter} must be smaller than the schedule's spacing "
+            f"({spec.min_spacing_seconds()} s), or occurrences would overtake each other",
+            field="jitter_seconds",
+        )

@@ -1,7 +1,8 @@
-"""Schedules: create, read, edit, pause, resume, trigger, delete.
+"""Schedules: create, read, edit, pause, resume, stop, trigger, delete.
 
 Every change commits the row first and then signals the scheduler (see
-:func:`rqflow.db.on_commit`), so the timer in Redis always follows the database.
+:func:`rqflow.db.on_commit`), so the timer in Redis always follows the database,
+and every change leaves a row in the audit trail (:mod:`rqflow.services.audit`).
 """
 
 from __future__ import annotations
@@ -13,15 +14,20 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rqflow.db import on_commit
-from rqflow.errors import InvalidInput, InvalidStateTransition, ScheduleNotFound
-from rqflow.jobs.ids import fire_job_id, manual_job_id
+from rqflow.errors import InvalidInput, ScheduleNotFound
 from rqflow.models import ScheduledJob, ScheduleRun, UserProfile, Workflow
 from rqflow.models.schedule import new_schedule_id
 from rqflow.schemas.schedule import ScheduleCreate, ScheduleUpdate
+from rqflow.services import lifecycle
+from rqflow.services.audit import record_change, snapshot, user_actor
+from rqflow.services.catchup import set_next_run
+from rqflow.services.overlap import admit, lock_schedule
 from rqflow.services.schedule_rules import SPACING_FIELD, check_schedule, spec_of
 from rqflow.services.signals import SchedulerSignals
 
-CADENCE_FIELDS = ("schedule_type", "cron_expression", "interval_seconds", "run_at", "timezone", "start_at", "end_at")
+# Changing any of these moves the next occurrence (and so the timer) at once.
+TIMING_FIELDS = ("schedule_type", "cron_expression", "interval_seconds", "run_at", "timezone", "start_at", "end_at",
+                 "max_runs", "jitter_seconds")
 
 
 def create_schedule(
@@ -32,12 +38,15 @@ def create_schedule(
     _check_trigger_node(workflow, data.trigger_node_id)
     job = ScheduledJob(
         id=new_schedule_id(), user_profile_id=owner.id, status="active", run_count=0, error_count=0,
-        last_error="", created_at=now, updated_at=now, **data.model_dump(),
+        consecutive_failures=0, missed_count=0, last_error="", paused_reason="", created_at=now, updated_at=now,
+        **data.model_dump(),
     )
     check_schedule(job, now=now, is_new=True)
-    _set_next_run(job, now)
+    lifecycle.check_active_limit(db, owner.id)
+    set_next_run(db, job, after=now)
     db.add(job)
     db.flush()
+    record_change(db, job=job, action="create", actor=user_actor(owner), before=None, now=now)
     on_commit(db, lambda: signals.schedule_changed(job.id))
     return job
 
@@ -69,8 +78,10 @@ def update_schedule(
 ) -> ScheduledJob:
     """Apply the given fields; a cadence change re-computes the next occurrence at once."""
     job = get_schedule(db=db, owner=owner, schedule_id=schedule_id)
+    before = snapshot(job)
     changes = data.model_dump(exclude_unset=True)
-    _refuse_nulls(changes, ("name", "description", "schedule_type", "timezone"))
+    _refuse_nulls(changes, ("name", "description", "schedule_type", "timezone", "catchup_policy", "overlap_policy",
+                            "jitter_seconds"))
     if "trigger_node_id" in changes:
         _check_trigger_node(_owned_workflow(db, owner, job.workflow_id), changes["trigger_node_id"])
     if "schedule_type" in changes:
@@ -78,45 +89,48 @@ def update_schedule(
     for field, value in changes.items():
         setattr(job, field, value)
     check_schedule(job, now=now, is_new=False)
-    if job.status == "active" and set(changes) & set(CADENCE_FIELDS + ("max_runs",)):
-        _set_next_run(job, now)
+    if job.status == "active" and set(changes) & set(TIMING_FIELDS):
+        set_next_run(db, job, after=now)
     job.updated_at = now
+    record_change(db, job=job, action="update", actor=user_actor(owner), before=before, now=now)
     on_commit(db, lambda: signals.schedule_changed(job.id))
     return job
 
 
 def pause_schedule(
-    *, db: Session, owner: UserProfile, schedule_id: str, now: datetime, signals: SchedulerSignals
+    *, db: Session, owner: UserProfile, schedule_id: str, now: datetime, signals: SchedulerSignals,
+    reason: str = "", until: datetime | None = None,
 ) -> ScheduledJob:
-    """Stop firing until resumed; pausing a paused schedule changes nothing."""
-    job = get_schedule(db=db, owner=owner, schedule_id=schedule_id)
-    if job.status == "stopped":
-        raise InvalidStateTransition("a stopped schedule cannot be paused; create a new one")
-    if job.status == "active":
-        job.status, job.next_run_at, job.rq_job_id, job.updated_at = "paused", None, None, now
-        on_commit(db, lambda: signals.schedule_changed(job.id))
+    """Stop firing until resumed, or until ``until``; the reason is shown on the schedule."""
+    job = locked_schedule(db, owner, schedule_id)
+    lifecycle.pause(db, job, now=now, actor=user_actor(owner), signals=signals, reason=reason, until=until)
     return job
 
 
 def resume_schedule(
     *, db: Session, owner: UserProfile, schedule_id: str, now: datetime, signals: SchedulerSignals
 ) -> ScheduledJob:
-    """Fire again from the next occurrence after now; resuming an active schedule changes nothing."""
-    job = get_schedule(db=db, owner=owner, schedule_id=schedule_id)
-    if job.status == "stopped":
-        raise InvalidStateTransition("a stopped schedule cannot be resumed; create a new one")
-    if job.status == "paused":
-        job.status, job.updated_at = "active", now
-        _set_next_run(job, now)
-        on_commit(db, lambda: signals.schedule_changed(job.id))
+    """Fire again; the catch-up policy decides which occurrences missed while paused still run."""
+    job = locked_schedule(db, owner, schedule_id)
+    lifecycle.resume(db, job, now=now, actor=user_actor(owner), signals=signals)
+    return job
+
+
+def stop_schedule(
+    *, db: Session, owner: UserProfile, schedule_id: str, now: datetime, signals: SchedulerSignals, reason: str = ""
+) -> ScheduledJob:
+    """End the schedule for good; its ledger and trail stay."""
+    job = locked_schedule(db, owner, schedule_id)
+    lifecycle.stop(db, job, now=now, actor=user_actor(owner), signals=signals, reason=reason)
     return job
 
 
 def delete_schedule(
-    *, db: Session, owner: UserProfile, schedule_id: str, signals: SchedulerSignals
+    *, db: Session, owner: UserProfile, schedule_id: str, now: datetime, signals: SchedulerSignals
 ) -> None:
-    """Delete the schedule and its ledger; its timer is cancelled."""
-    job = get_schedule(db=db, owner=owner, schedule_id=schedule_id)
+    """Delete the schedule and its ledger; its timer is cancelled and its audit trail kept."""
+    job = locked_schedule(db, owner, schedule_id)
+    record_change(db, job=job, action="delete", actor=user_actor(owner), before=snapshot(job), now=now)
     db.delete(job)
     on_commit(db, lambda: signals.schedule_changed(schedule_id))
 
@@ -124,13 +138,13 @@ def delete_schedule(
 def trigger_schedule_now(
     *, db: Session, owner: UserProfile, schedule_id: str, now: datetime, signals: SchedulerSignals
 ) -> ScheduleRun:
-    """Record a manual run and queue it; it does not move the schedule's own timeline."""
-    job = get_schedule(db=db, owner=owner, schedule_id=schedule_id)
-    run = ScheduleRun(scheduled_job_id=job.id, scheduled_for=now, trigger_kind="manual", status="enqueued", enqueued_at=now)
+    """Record a manual run and queue it under the overlap policy; it does not move the schedule's timeline."""
+    job = locked_schedule(db, owner, schedule_id)
+    run = ScheduleRun(scheduled_job_id=job.id, scheduled_for=now, trigger_kind="manual", status="waiting",
+                      created_at=now)
     db.add(run)
     db.flush()
-    run.rq_job_id = manual_job_id(job.id, run.id)
-    on_commit(db, lambda: signals.run_now(schedule_id=job.id, run_id=run.id, scheduled_for=now))
+    admit(db, job, [run], now=now, signals=signals, here=False, queue=False)
     return run
 
 
@@ -156,13 +170,12 @@ def upcoming(job: ScheduledJob, *, count: int) -> list[datetime]:
     return [job.next_run_at, *later]
 
 
-def _set_next_run(job: ScheduledJob, now: datetime) -> None:
-    """Point the schedule at its first occurrence after ``now``; none left means it is finished."""
-    job.next_run_at = spec_of(job).next_after(now)
-    if job.max_runs is not None and job.run_count >= job.max_runs:
-        job.next_run_at = None
-    job.status = job.status if job.next_run_at else "stopped"
-    job.rq_job_id = fire_job_id(job.id, job.next_run_at) if job.next_run_at and job.id else None
+def locked_schedule(db: Session, owner: UserProfile, schedule_id: str) -> ScheduledJob:
+    """The owner's schedule under its row lock, for changes that must not race a worker."""
+    job = lock_schedule(db, schedule_id)
+    if job is None or job.user_profile_id != owner.id:
+        raise ScheduleNotFound(schedule_id)
+    return job
 
 
 def _owned_workflow(db: Session, owner: UserProfile, workflow_id: int) -> Workflow:

@@ -18,7 +18,7 @@ class SchedulerSignals(Protocol):
         """The row changed (created, edited, paused, resumed, deleted): re-arm or cancel its timer."""
 
     def run_now(self, *, schedule_id: str, run_id: int, scheduled_for: datetime) -> None:
-        """Put a manual run (already in the ledger) on the queue."""
+        """Put a run (already in the ledger, status ``enqueued``) on the queue."""
 
 
 class NullSignals:
@@ -28,4 +28,4 @@ class NullSignals:
         """Ignore; the reconcile loop will notice."""
 
     def run_now(self, *, schedule_id: str, run_id: int, scheduled_for: datetime) -> None:
-        """Ignore; the run stays ``enqueued``."""
+        """Ignore; the scheduler's sweep queues ``enqueued`` rows that have no job."""

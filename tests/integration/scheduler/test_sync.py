@@ -13,7 +13,7 @@ from rqflow.models import ScheduledJob, utcnow
 from rqflow.scheduler.lease import Lease
 from rqflow.scheduler.process import RqflowScheduler
 from rqflow.scheduler.sync import reconcile, sync_schedule
-from rqflow.scheduler.timers import TIMER_INDEX, TimerOptions, arm, armed
+from rqflow.scheduler.timers import TIMER_INDEX, Timer, TimerOptions, arm, armed
 from rqflow.settings import Settings
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 
@@ -31,7 +31,8 @@ def test_reconcile_arms_every_active_schedule_once_and_cancels_the_rest(
     with session_scope() as db:
         db.get(ScheduledJob, jobs[0].id).status = "paused"  # type: ignore[union-attr]
     stray = fire_job_id(jobs[0].id, utcnow() + timedelta(hours=1))
-    arm(redis, [(jobs[0].id, utcnow() + timedelta(hours=1))], TimerOptions.from_settings(settings))
+    later = utcnow() + timedelta(hours=1)
+    arm(redis, [Timer(jobs[0].id, later, later)], TimerOptions.from_settings(settings))
 
     report = _reconcile(settings, redis)
 
@@ -75,8 +76,8 @@ def test_sync_schedule_follows_pause_resume_and_delete(settings: Settings, redis
 def test_the_tick_moves_due_timers_to_the_queue_in_one_pass(settings: Settings, redis: Redis) -> None:
     options = TimerOptions.from_settings(settings)
     due = utcnow().replace(microsecond=0) - timedelta(seconds=1)
-    arm(redis, [(f"s{i}", due) for i in range(250)], options)
-    arm(redis, [("later", due + timedelta(hours=1))], options)
+    arm(redis, [Timer(f"s{i}", due, due) for i in range(250)], options)
+    arm(redis, [Timer("later", due + timedelta(hours=1), due + timedelta(hours=1))], options)
     moved = RqflowScheduler(connection=redis, settings=settings).enqueue_jobs()
     assert len(moved) == 250
     assert Queue(settings.queue, connection=redis).count == 250

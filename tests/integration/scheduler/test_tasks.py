@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from redis import Redis
 from sqlalchemy import select
 
@@ -95,9 +96,21 @@ def test_a_failing_workflow_is_recorded_and_counted(settings: Settings, alice: A
     assert (row.error_count, row.run_count) == (1, 1) and "boom" in row.last_error
 
 
-def test_a_late_worker_records_missed_occurrences_and_moves_on(settings: Settings, alice: ApiUser) -> None:
-    job = make_schedule(alice, make_workflow(alice), now=utcnow() - timedelta(seconds=60 * 4 + 30))
+@pytest.mark.parametrize(("policy", "expected"), [
+    # Four occurrences are due; the newest is 30 s late, within the 60 s misfire grace.
+    ("latest", ["missed", "missed", "missed", "succeeded"]),
+    ("skip", ["missed", "missed", "missed", "succeeded"]),
+    ("all", ["succeeded", "enqueued", "waiting", "waiting"]),
+])
+def test_a_late_worker_applies_the_catchup_policy_and_moves_on(
+    settings: Settings, alice: ApiUser, policy: str, expected: list[str]
+) -> None:
+    job = make_schedule(alice, make_workflow(alice), now=utcnow() - timedelta(seconds=60 * 4 + 30),
+                        catchup_policy=policy)
     _fire_due(job.id)
-    statuses = [run.status for run in _runs(job.id)]
-    assert statuses == ["succeeded", "missed", "missed", "missed"]
-    assert _row(job.id).next_run_at > utcnow()  # type: ignore[operator]
+    runs = sorted(_runs(job.id), key=lambda run: run.scheduled_for)
+    assert [run.status for run in runs] == expected
+    row = _row(job.id)
+    assert row.next_run_at > utcnow()  # type: ignore[operator]
+    assert row.missed_count == expected.count("missed")
+    assert row.run_count == len(runs) - expected.count("missed")

@@ -11,7 +11,21 @@ from rqflow.api.presenters import schedule_public
 from rqflow.api.routing import SlashTolerantRouter
 from rqflow.models import utcnow
 from rqflow.schemas.common import Page
-from rqflow.schemas.schedule import RunPublic, ScheduleCreate, SchedulePublic, ScheduleStatus, ScheduleUpdate
+from rqflow.schemas.schedule import (
+    BackfillPublic,
+    BackfillRequest,
+    ChangePublic,
+    PauseRequest,
+    RunPublic,
+    RunStatus,
+    ScheduleCreate,
+    SchedulePreview,
+    SchedulePreviewRequest,
+    SchedulePublic,
+    ScheduleStatus,
+    ScheduleUpdate,
+)
+from rqflow.services import audit, backfill, previews
 from rqflow.services import schedules as service
 
 router = SlashTolerantRouter(prefix="/api/v1/schedules", tags=["schedules"])
@@ -56,35 +70,46 @@ def update_schedule(
 
 @router.delete("/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_schedule(schedule_id: str, db: SessionDep, user: CurrentUser, signals: SignalsDep) -> Response:
-    """Delete the schedule and its run history."""
-    service.delete_schedule(db=db, owner=user, schedule_id=schedule_id, signals=signals)
+    """Delete the schedule and its run history; its audit trail stays readable."""
+    service.delete_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/{schedule_id}/pause", response_model=SchedulePublic)
-def pause_schedule(schedule_id: str, db: SessionDep, user: CurrentUser, signals: SignalsDep) -> SchedulePublic:
-    """Stop firing until resumed."""
-    job = service.pause_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
+def pause_schedule(
+    schedule_id: str, db: SessionDep, user: CurrentUser, signals: SignalsDep, data: PauseRequest | None = None
+) -> SchedulePublic:
+    """Stop firing until resumed, or until ``until``; an optional ``reason`` is shown on the schedule."""
+    body = data or PauseRequest()
+    job = service.pause_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals,
+                                 reason=body.reason, until=body.until)
     return schedule_public(job)
 
 
 @router.post("/{schedule_id}/resume", response_model=SchedulePublic)
 def resume_schedule(schedule_id: str, db: SessionDep, user: CurrentUser, signals: SignalsDep) -> SchedulePublic:
-    """Fire again, from the next occurrence after now."""
+    """Fire again; the catch-up policy decides which occurrences missed while paused still run."""
     job = service.resume_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
+    return schedule_public(job)
+
+
+@router.post("/{schedule_id}/stop", response_model=SchedulePublic)
+def stop_schedule(schedule_id: str, db: SessionDep, user: CurrentUser, signals: SignalsDep) -> SchedulePublic:
+    """End the schedule for good (it cannot be resumed); its runs and history stay."""
+    job = service.stop_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
     return schedule_public(job)
 
 
 @router.post("/{schedule_id}/trigger", response_model=RunPublic, status_code=status.HTTP_202_ACCEPTED)
 def trigger_schedule(schedule_id: str, db: SessionDep, user: CurrentUser, signals: SignalsDep) -> RunPublic:
-    """Run the schedule's workflows now, once, outside its cadence."""
+    """Run the schedule's workflows now, once, outside its cadence (under its overlap policy)."""
     run = service.trigger_schedule_now(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
     return RunPublic.model_validate(run)
 
 
 @router.get("/{schedule_id}/runs", response_model=Page[RunPublic])
 def list_runs(
-    schedule_id: str, db: SessionDep, user: CurrentUser, status: str | None = None,
+    schedule_id: str, db: SessionDep, user: CurrentUser, status: RunStatus | None = None,
     limit: Limit = 50, offset: Offset = 0,
 ) -> Page[RunPublic]:
     """The schedule's ledger, newest occurrence first."""
@@ -92,3 +117,31 @@ def list_runs(
         db=db, owner=user, schedule_id=schedule_id, status=status, limit=limit, offset=offset
     )
     return Page(items=[RunPublic.model_validate(r) for r in items], total=total, limit=limit, offset=offset)
+
+
+@router.post("/{schedule_id}/backfill", response_model=BackfillPublic, status_code=status.HTTP_202_ACCEPTED)
+def backfill_schedule(
+    schedule_id: str, data: BackfillRequest, db: SessionDep, user: CurrentUser, signals: SignalsDep
+) -> BackfillPublic:
+    """Run, in order, every occurrence in ``[start, end]`` (in the past) that has no ledger row yet."""
+    rows = backfill.backfill_schedule(db=db, owner=user, schedule_id=schedule_id, start=data.start, end=data.end,
+                                      now=utcnow(), signals=signals)
+    return BackfillPublic(count=len(rows), runs=[RunPublic.model_validate(r) for r in rows])
+
+
+@router.get("/{schedule_id}/history", response_model=Page[ChangePublic])
+def schedule_history(
+    schedule_id: str, db: SessionDep, user: CurrentUser, limit: Limit = 50, offset: Offset = 0
+) -> Page[ChangePublic]:
+    """Every change to the schedule, oldest first: who, when, and the old and new values."""
+    items, total = audit.list_changes(db=db, owner=user, schedule_id=schedule_id, limit=limit, offset=offset)
+    return Page(items=[ChangePublic.model_validate(c) for c in items], total=total, limit=limit, offset=offset)
+
+
+@router.post("/preview", response_model=SchedulePreview)
+def preview_schedule(data: SchedulePreviewRequest, user: CurrentUser) -> SchedulePreview:
+    """The next occurrences of a cadence and the cadence in words, checked as create would; stores nothing.
+
+    No ``/{schedule_id}`` route answers POST, so ``POST /preview`` is never read as a schedule id.
+    """
+    return previews.preview_schedule(data=data, now=utcnow())

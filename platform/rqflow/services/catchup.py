@@ -1,0 +1,140 @@
+"""Moving a schedule past the occurrences that came due: run some, record the rest, point at the next.
+
+The worker claiming an occurrence, the scheduler finding an overdue schedule and a
+resume all do the same thing here, under the schedule's row lock: apply the
+catch-up policy (:mod:`rqflow.timing.catchup`) to the due occurrences, write one
+ledger row for each of them (never silence), offer the ones to run to the overlap
+policy, and move ``next_run_at`` to the first occurrence after now, stopping the
+schedule when none is left.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rqflow.jobs.ids import fire_job_id
+from rqflow.models import ScheduledJob, ScheduleRun
+from rqflow.services.audit import record_change
+from rqflow.services.overlap import Admission, admit
+from rqflow.services.schedule_rules import spec_of
+from rqflow.services.signals import SchedulerSignals
+from rqflow.settings import get_settings
+from rqflow.timing.catchup import CatchupPolicy, plan_catchup
+from rqflow.timing.jitter import fire_at
+
+log = logging.getLogger(__name__)
+
+# At most this many due occurrences (the newest) get ledger rows in one catch-up.
+MAX_DUE = 1000
+CATCHUP_REASON = "catch-up"
+MAX_RUNS_REASON = "max_runs reached"
+
+
+@dataclass(frozen=True)
+class NotRun:
+    """How due occurrences that will not run are recorded: ``missed`` by default, ``skipped`` after a pause."""
+
+    status: str = "missed"
+    reason: str | None = None  # None keeps the catch-up policy's own reason
+
+
+PAUSED = NotRun(status="skipped", reason="schedule was paused")
+
+
+def due_occurrences(job: ScheduledJob, *, since: datetime, now: datetime, include_since: bool) -> list[datetime]:
+    """The schedule's occurrences from ``since`` up to ``now``, ascending; the newest MAX_DUE of them."""
+    spec = spec_of(job)
+    lower = since - timedelta(microseconds=1) if include_since else since
+    horizon = now - timedelta(seconds=MAX_DUE * spec.min_spacing_seconds())
+    if lower < horizon:
+        log.warning("schedule %s: occurrences before %s are too many to record one by one", job.id, horizon)
+        lower = horizon
+    return spec.occurrences_between(lower, now, limit=MAX_DUE + 1)[-MAX_DUE:]
+
+
+def advance_schedule(
+    db: Session, job: ScheduledJob, *, due: list[datetime], now: datetime, signals: SchedulerSignals, here: bool,
+    actor: str, before: dict[str, Any], not_run: NotRun = NotRun(),
+) -> Admission:
+    """Record and admit the due occurrences, then point the schedule at its next one (row lock held)."""
+    existing = recorded_instants(db, job.id, due)
+    plan = plan_catchup(
+        due, now=now, policy=_policy(job.catchup_policy), window_seconds=job.catchup_window_seconds,
+        grace=_grace(), fire_at=lambda t: fire_at(job.id, t, job.jitter_seconds),
+    )
+    for when, reason in plan.missed:
+        if when not in existing:
+            _add_not_run(db, job, when, not_run.status, not_run.reason or reason, now)
+    chosen = [when for when in plan.run if when not in existing]
+    if job.max_runs is not None:
+        room = max(job.max_runs - job.run_count, 0)
+        for when in chosen[room:]:
+            _add_not_run(db, job, when, "skipped", MAX_RUNS_REASON, now)
+        chosen = chosen[:room]
+    rows = [_waiting_row(job, when, now) for when in chosen]
+    db.add_all(rows)
+    if rows:
+        job.run_count += len(rows)
+        job.last_run_at = now
+    db.flush()
+    admission = admit(db, job, rows, now=now, signals=signals, here=here, queue=len(rows) > 1)
+    set_next_run(db, job, after=now, actor=actor, before=before)
+    return admission
+
+
+def set_next_run(
+    db: Session, job: ScheduledJob, *, after: datetime, actor: str | None = None, before: dict[str, Any] | None = None,
+) -> None:
+    """Point the schedule at its first occurrence after ``after``; with none left (or max_runs reached), stop it.
+
+    With an ``actor``, stopping is recorded in the audit trail as that actor's ``stop``.
+    """
+    job.next_run_at = spec_of(job).next_after(after)
+    if job.max_runs is not None and job.run_count >= job.max_runs:
+        job.next_run_at = None
+    job.rq_job_id = fire_job_id(job.id, job.next_run_at) if job.next_run_at and job.id else None
+    if job.next_run_at is None and job.status != "stopped":
+        job.status = "stopped"
+        if actor is not None:
+            reason = MAX_RUNS_REASON if job.max_runs is not None and job.run_count >= job.max_runs else (
+                "no occurrence left")
+            record_change(db, job=job, action="stop", actor=actor, before=before, now=after, reason=reason)
+
+
+def recorded_instants(db: Session, schedule_id: str, due: list[datetime]) -> set[datetime]:
+    """The due instants that already have a ledger row (a backfill, or a stale timer's skip)."""
+    if not due:
+        return set()
+    query = select(ScheduleRun.scheduled_for).where(
+        ScheduleRun.scheduled_job_id == schedule_id, ScheduleRun.scheduled_for.between(due[0], due[-1])
+    )
+    return set(db.scalars(query))
+
+
+def _add_not_run(db: Session, job: ScheduledJob, when: datetime, status: str, reason: str, now: datetime) -> None:
+    db.add(ScheduleRun(scheduled_job_id=job.id, scheduled_for=when, trigger_kind="schedule", status=status,
+                       reason=reason[:255], finished_at=now, created_at=now))
+    if status == "missed":
+        job.missed_count += 1
+
+
+def _waiting_row(job: ScheduledJob, when: datetime, now: datetime) -> ScheduleRun:
+    late = now - fire_at(job.id, when, job.jitter_seconds) > _grace()
+    return ScheduleRun(scheduled_job_id=job.id, scheduled_for=when, trigger_kind="schedule", status="waiting",
+                       reason=CATCHUP_REASON if late else "", created_at=now)
+
+
+def _grace() -> timedelta:
+    return timedelta(seconds=get_settings().misfire_grace_seconds)
+
+
+def _policy(value: str) -> CatchupPolicy:
+    if value not in ("skip", "latest", "all"):
+        raise ValueError(f"unknown catch-up policy {value!r}")
+    return value  # type: ignore[return-value]

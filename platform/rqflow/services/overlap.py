@@ -1,0 +1,133 @@
+"""The overlap policy: whether a run may start while another run of the same schedule is going.
+
+A schedule has one *slot*. Rows that are ``enqueued`` (handed to a worker) or
+``running`` hold it; ``waiting`` rows queue for it. Every decision about the
+slot (admit a run, hand the slot over when a run ends) is made while holding the
+schedule's row lock (:func:`lock_schedule`), so a run that ends and an occurrence
+that arrives at the same moment cannot both miss each other: the waiting run is
+always handed over, and no two runs ever take a free slot at once.
+
+- ``skip`` (default): an occurrence that arrives while the slot is taken is
+  recorded as ``skipped`` with reason ``overlap``.
+- ``buffer_one``: it waits, but at most one arriving occurrence waits; a
+  further one is skipped.
+- ``allow``: runs never wait for each other.
+
+Catch-up backlogs and backfills are explicit queues: under ``skip`` and
+``buffer_one`` their rows wait their turn, in order, instead of being skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from rqflow.db import on_commit
+from rqflow.jobs.ids import run_job_id
+from rqflow.models import ScheduledJob, ScheduleRun
+from rqflow.services.signals import SchedulerSignals
+from rqflow.settings import get_settings
+
+OVERLAP_REASON = "overlap: the previous run is still going"
+BUFFER_FULL_REASON = "overlap: a run is already waiting"
+# A running row older than the job timeout plus this is a lost worker's, not a live run.
+STALE_MARGIN = timedelta(seconds=60)
+
+
+@dataclass
+class Admission:
+    """What became of the rows offered for the slot."""
+
+    here: ScheduleRun | None = None  # started by the caller itself (a worker already holding the job)
+    enqueued: list[ScheduleRun] = field(default_factory=list)
+
+
+def lock_schedule(db: Session, schedule_id: str) -> ScheduledJob | None:
+    """Read the schedule under its row lock (PostgreSQL ``FOR UPDATE``; SQLite's write lock is already held)."""
+    query = select(ScheduledJob).where(ScheduledJob.id == schedule_id).with_for_update()
+    return db.execute(query.execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def stale_before(now: datetime) -> datetime:
+    """Runs started before this instant have outlived any worker's job timeout."""
+    return now - timedelta(seconds=get_settings().job_timeout_seconds) - STALE_MARGIN
+
+
+def slot_taken(db: Session, schedule_id: str, now: datetime) -> bool:
+    """True while a run of the schedule is enqueued or (not stale and) running."""
+    holding = or_(
+        ScheduleRun.status == "enqueued",
+        (ScheduleRun.status == "running") & (ScheduleRun.started_at > stale_before(now)),
+    )
+    query = select(func.count()).select_from(ScheduleRun).where(ScheduleRun.scheduled_job_id == schedule_id, holding)
+    return bool(db.scalar(query))
+
+
+def admit(
+    db: Session, job: ScheduledJob, rows: list[ScheduleRun], *, now: datetime, signals: SchedulerSignals,
+    here: bool, queue: bool,
+) -> Admission:
+    """Place new rows (flushed, in order) under the overlap policy; the caller holds the row lock.
+
+    ``here``: the caller is a worker that runs the first row itself if it may start.
+    ``queue``: the rows are an explicit queue (catch-up backlog, backfill) that waits rather than skips.
+    """
+    admission = Admission()
+    if not rows:
+        return admission
+    if job.overlap_policy == "allow" or not slot_taken(db, job.id, now):
+        first, *rest = rows
+        if here:
+            _start(first, now)
+            admission.here = first
+        else:
+            admission.enqueued.append(_enqueue(db, first, now, signals))
+        if job.overlap_policy == "allow":
+            admission.enqueued += [_enqueue(db, row, now, signals) for row in rest]
+        return admission
+    if queue or len(rows) > 1 or (job.overlap_policy == "buffer_one" and not _has_buffered(db, job.id)):
+        return admission  # every row stays waiting; a finishing run hands the slot over
+    [row] = rows
+    reason = OVERLAP_REASON if job.overlap_policy == "skip" else BUFFER_FULL_REASON
+    _skip(row, reason, now)
+    return admission
+
+
+def hand_over(db: Session, job: ScheduledJob, *, now: datetime, signals: SchedulerSignals) -> list[ScheduleRun]:
+    """Give a free slot to the oldest waiting row (every waiting row under ``allow``); the caller holds the lock."""
+    waiting = select(ScheduleRun).where(ScheduleRun.scheduled_job_id == job.id, ScheduleRun.status == "waiting")
+    if job.overlap_policy == "allow":
+        rows = list(db.scalars(waiting.order_by(ScheduleRun.id)))
+    elif slot_taken(db, job.id, now):
+        return []
+    else:
+        rows = list(db.scalars(waiting.order_by(ScheduleRun.id).limit(1)))
+    return [_enqueue(db, row, now, signals) for row in rows]
+
+
+def _has_buffered(db: Session, schedule_id: str) -> bool:
+    query = select(func.count()).select_from(ScheduleRun).where(
+        ScheduleRun.scheduled_job_id == schedule_id, ScheduleRun.status == "waiting",
+        ScheduleRun.trigger_kind != "backfill",
+    )
+    return bool(db.scalar(query))
+
+
+def _start(row: ScheduleRun, now: datetime) -> None:
+    row.status, row.started_at = "running", now
+
+
+def _skip(row: ScheduleRun, reason: str, now: datetime) -> None:
+    row.status, row.reason, row.started_at, row.finished_at = "skipped", reason, now, now
+
+
+def _enqueue(db: Session, row: ScheduleRun, now: datetime, signals: SchedulerSignals) -> ScheduleRun:
+    """Hand the row to a worker once the transaction commits (its job id makes a repeat harmless)."""
+    row.status, row.enqueued_at = "enqueued", now
+    row.rq_job_id = run_job_id(row.scheduled_job_id, row.id)
+    schedule_id, run_id, scheduled_for = row.scheduled_job_id, row.id, row.scheduled_for
+    on_commit(db, lambda: signals.run_now(schedule_id=schedule_id, run_id=run_id, scheduled_for=scheduled_for))
+    return row

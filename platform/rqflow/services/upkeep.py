@@ -1,0 +1,123 @@
+"""What the leading scheduler repairs and finishes on its periodic pass, besides the timers.
+
+- **Overdue schedules** (missed-run detection): an active schedule whose next
+  occurrence should have started more than the misfire grace ago was not claimed
+  by any worker (none running, a backlog, a lost job). Its due occurrences get
+  the catch-up policy and their ledger rows now, and it moves on.
+- **Lost runs**: a row ``running`` for longer than any job may run belongs to a
+  worker that died; it is failed and the slot handed over.
+- **Auto-resume**: a schedule paused ``until`` an instant resumes at that instant.
+
+Each schedule is handled in its own short transaction under its row lock, so
+the pass never holds up workers for long and a failure touches one schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from rqflow.models import ScheduledJob, ScheduleRun
+from rqflow.services.audit import SYSTEM_SCHEDULER, snapshot
+from rqflow.services.catchup import advance_schedule, due_occurrences
+from rqflow.services.lifecycle import resume
+from rqflow.services.overlap import hand_over, lock_schedule, stale_before
+from rqflow.services.signals import SchedulerSignals
+from rqflow.settings import get_settings
+from rqflow.timing.jitter import fire_at
+
+log = logging.getLogger(__name__)
+
+# One pass handles at most this many schedules of each kind; the rest wait for the next pass.
+PASS_LIMIT = 500
+LOST_RUN_ERROR = "worker lost: the run did not finish within the job timeout"
+# An enqueued row younger than this may still be waiting for its on-commit enqueue.
+REQUEUE_AFTER = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
+class QueuedRun:
+    """An ``enqueued`` ledger row, to check against the RQ queue."""
+
+    run_id: int
+    schedule_id: str
+    scheduled_for: datetime
+    rq_job_id: str | None
+
+
+def catch_up_overdue(db: Session, *, now: datetime, signals: SchedulerSignals) -> int:
+    """Apply the catch-up policy to every overdue active schedule; return how many moved on."""
+    cutoff = now - timedelta(seconds=get_settings().misfire_grace_seconds)
+    query = (select(ScheduledJob.id).where(ScheduledJob.status == "active", ScheduledJob.next_run_at < cutoff)
+             .order_by(ScheduledJob.next_run_at).limit(PASS_LIMIT))
+    candidates = list(db.scalars(query))
+    db.rollback()
+    return sum(_catch_up_one(db, schedule_id, now=now, cutoff=cutoff, signals=signals) for schedule_id in candidates)
+
+
+def _catch_up_one(db: Session, schedule_id: str, *, now: datetime, cutoff: datetime, signals: SchedulerSignals) -> bool:
+    job = lock_schedule(db, schedule_id)
+    due_at = job.next_run_at if job is not None and job.status == "active" else None
+    if job is None or due_at is None or fire_at(job.id, due_at, job.jitter_seconds) >= cutoff:
+        db.rollback()  # claimed or changed meanwhile
+        return False
+    before = snapshot(job)
+    due = due_occurrences(job, since=due_at, now=now, include_since=True)
+    advance_schedule(db, job, due=due, now=now, signals=signals, here=False, actor=SYSTEM_SCHEDULER, before=before)
+    db.commit()
+    log.info("schedule %s was overdue since %s: caught up over %d occurrences", schedule_id, due_at, len(due))
+    return True
+
+
+def fail_lost_runs(db: Session, *, now: datetime, signals: SchedulerSignals) -> int:
+    """Fail rows left ``running`` past the job timeout and hand their slot over; return how many."""
+    query = (select(ScheduleRun.id, ScheduleRun.scheduled_job_id)
+             .where(ScheduleRun.status == "running", ScheduleRun.started_at < stale_before(now)).limit(PASS_LIMIT))
+    lost = list(db.execute(query))
+    db.rollback()
+    for run_id, schedule_id in lost:
+        job = lock_schedule(db, schedule_id)
+        run = db.get(ScheduleRun, run_id, populate_existing=True)
+        if job is not None and run is not None and run.status == "running":
+            run.status, run.error, run.finished_at = "failed", LOST_RUN_ERROR, now
+            job.error_count += 1
+            job.last_error = LOST_RUN_ERROR
+            hand_over(db, job, now=now, signals=signals)
+        db.commit()
+    return len(lost)
+
+
+def queued_runs(db: Session, *, now: datetime) -> list[QueuedRun]:
+    """Rows handed to the queue a while ago and not yet started, to re-queue if Redis lost their job."""
+    query = (select(ScheduleRun.id, ScheduleRun.scheduled_job_id, ScheduleRun.scheduled_for, ScheduleRun.rq_job_id)
+             .where(ScheduleRun.status == "enqueued", ScheduleRun.enqueued_at < now - REQUEUE_AFTER)
+             .order_by(ScheduleRun.id).limit(PASS_LIMIT))
+    rows = [QueuedRun(*row) for row in db.execute(query)]
+    db.rollback()
+    return rows
+
+
+def resume_due(db: Session, *, now: datetime, signals: SchedulerSignals) -> int:
+    """Resume every schedule whose ``paused_until`` has come; return how many."""
+    query = select(ScheduledJob.id).where(ScheduledJob.status == "paused", ScheduledJob.paused_until <= now)
+    due = list(db.scalars(query.limit(PASS_LIMIT)))
+    db.rollback()
+    resumed = 0
+    for schedule_id in due:
+        job = lock_schedule(db, schedule_id)
+        if job is not None and job.status == "paused" and job.paused_until is not None and job.paused_until <= now:
+            resume(db, job, now=now, actor=SYSTEM_SCHEDULER, signals=signals, enforce_limit=False)
+            resumed += 1
+        db.commit()
+    return resumed
+
+
+def next_auto_resume(db: Session) -> datetime | None:
+    """The earliest ``paused_until`` of any paused schedule, so the scheduler knows when to look again."""
+    value = db.scalar(select(func.min(ScheduledJob.paused_until)).where(ScheduledJob.status == "paused"))
+    db.rollback()
+    return value
