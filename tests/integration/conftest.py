@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -96,6 +96,20 @@ def make_schedule(user: ApiUser, workflow_id: int, *, now: datetime | None = Non
         assert profile is not None
         return create_schedule(db=db, owner=profile, data=ScheduleCreate.model_validate({**fields, **overrides}),
                                now=now or utcnow(), signals=NullSignals())
+
+
+@dataclass
+class RecordingSignals:
+    """SchedulerSignals that remember what they were told, for service-level tests."""
+
+    changed: list[str] = field(default_factory=list)
+    queued: list[int] = field(default_factory=list)
+
+    def schedule_changed(self, schedule_id: str) -> None:
+        self.changed.append(schedule_id)
+
+    def run_now(self, *, schedule_id: str, run_id: int, scheduled_for: datetime) -> None:
+        self.queued.append(run_id)
 
 
 def in_future(seconds: float) -> str:

@@ -88,9 +88,9 @@ def admit(
         if job.overlap_policy == "allow":
             admission.enqueued += [_enqueue(db, row, now, signals) for row in rest]
         return admission
-    if queue or len(rows) > 1 or (job.overlap_policy == "buffer_one" and not _has_buffered(db, job.id)):
+    [row, *_] = rows
+    if queue or len(rows) > 1 or (job.overlap_policy == "buffer_one" and not _has_buffered(db, job.id, row.id)):
         return admission  # every row stays waiting; a finishing run hands the slot over
-    [row] = rows
     reason = OVERLAP_REASON if job.overlap_policy == "skip" else BUFFER_FULL_REASON
     _skip(row, reason, now)
     return admission
@@ -108,10 +108,11 @@ def hand_over(db: Session, job: ScheduledJob, *, now: datetime, signals: Schedul
     return [_enqueue(db, row, now, signals) for row in rows]
 
 
-def _has_buffered(db: Session, schedule_id: str) -> bool:
+def _has_buffered(db: Session, schedule_id: str, new_row_id: int) -> bool:
+    """Whether an arriving occurrence (not a backfill) already waits, besides the new row itself."""
     query = select(func.count()).select_from(ScheduleRun).where(
         ScheduleRun.scheduled_job_id == schedule_id, ScheduleRun.status == "waiting",
-        ScheduleRun.trigger_kind != "backfill",
+        ScheduleRun.trigger_kind != "backfill", ScheduleRun.id != new_row_id,
     )
     return bool(db.scalar(query))
 
