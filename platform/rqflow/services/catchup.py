@@ -48,14 +48,30 @@ PAUSED = NotRun(status="skipped", reason="schedule was paused")
 
 
 def due_occurrences(job: ScheduledJob, *, since: datetime, now: datetime, include_since: bool) -> list[datetime]:
-    """The schedule's occurrences from ``since`` up to ``now``, ascending; the newest MAX_DUE of them."""
+    """The schedule's occurrences from ``since`` whose firing instant has come by ``now``; the newest MAX_DUE."""
     spec = spec_of(job)
     lower = since - timedelta(microseconds=1) if include_since else since
     horizon = now - timedelta(seconds=MAX_DUE * spec.min_spacing_seconds())
     if lower < horizon:
         log.warning("schedule %s: occurrences before %s are too many to record one by one", job.id, horizon)
         lower = horizon
-    return spec.occurrences_between(lower, now, limit=MAX_DUE + 1)[-MAX_DUE:]
+    found = spec.occurrences_between(lower, now, limit=MAX_DUE + 1)[-MAX_DUE:]
+    # An occurrence whose jittered instant is still ahead is not due yet: it stays the next one.
+    return [when for when in found if fire_at(job.id, when, job.jitter_seconds) <= now]
+
+
+def next_occurrence(job: ScheduledJob, *, after: datetime) -> datetime | None:
+    """The first occurrence whose firing instant (occurrence plus jitter) is after ``after``.
+
+    Jitter is below the spacing, so firing instants keep the order of the occurrences
+    and at most one occurrence at or before ``after`` can still be ahead of it.
+    """
+    spec = spec_of(job)
+    jitter = job.jitter_seconds or 0
+    candidate = spec.next_after(after - timedelta(seconds=jitter))
+    while candidate is not None and fire_at(job.id, candidate, jitter) <= after:
+        candidate = spec.next_after(candidate)
+    return candidate
 
 
 def advance_schedule(
@@ -91,11 +107,11 @@ def advance_schedule(
 def set_next_run(
     db: Session, job: ScheduledJob, *, after: datetime, actor: str | None = None, before: dict[str, Any] | None = None,
 ) -> None:
-    """Point the schedule at its first occurrence after ``after``; with none left (or max_runs reached), stop it.
+    """Point the schedule at its first occurrence firing after ``after``; with none left (or max_runs reached), stop it.
 
     With an ``actor``, stopping is recorded in the audit trail as that actor's ``stop``.
     """
-    job.next_run_at = spec_of(job).next_after(after)
+    job.next_run_at = next_occurrence(job, after=after)
     if job.max_runs is not None and job.run_count >= job.max_runs:
         job.next_run_at = None
     job.rq_job_id = fire_job_id(job.id, job.next_run_at) if job.next_run_at and job.id else None

@@ -69,9 +69,10 @@ def claim_occurrence(
         return None
     before = snapshot(job)
     # A worker whose clock runs behind the scheduler's still counts the delivered occurrence as due.
-    due = due_occurrences(job, since=scheduled_for, now=max(now, scheduled_for), include_since=True)
-    admission = advance_schedule(db, job, due=due, now=max(now, scheduled_for), signals=signals, here=True,
-                                 actor=SYSTEM_WORKER, before=before)
+    now = max(now, fire_at(job.id, scheduled_for, job.jitter_seconds))
+    due = due_occurrences(job, since=scheduled_for, now=now, include_since=True)
+    admission = advance_schedule(db, job, due=due, now=now, signals=signals, here=True, actor=SYSTEM_WORKER,
+                                 before=before)
     here = admission.here
     if here is not None:
         here.rq_job_id, here.enqueued_at = rq_job_id, enqueued_at

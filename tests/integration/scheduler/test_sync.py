@@ -92,3 +92,25 @@ def test_only_one_lease_holder_at_a_time(redis: Redis) -> None:
     assert second.hold() and not first.hold()
     first.release()  # not the holder: must not take it from the second
     assert second.holder() == second.token
+
+
+def test_jittered_timers_fire_at_the_same_delayed_instant_on_every_sync(
+    settings: Settings, redis: Redis, alice: ApiUser
+) -> None:
+    workflow_id = make_workflow(alice)
+    jobs = [make_schedule(alice, workflow_id, name=f"j{i}", interval_seconds=3600, jitter_seconds=1800)
+            for i in range(20)]
+    _reconcile(settings, redis)
+    first = armed(redis)
+    redis.delete(Queue.redis_queue_namespace_prefix)  # nothing else changes; a second pass must agree
+    for job in jobs:
+        with get_sessionmaker()() as db:
+            sync_schedule(db, redis, TimerOptions.from_settings(settings), job.id)
+    assert armed(redis) == first
+    delays = []
+    for job in jobs:
+        assert job.next_run_at is not None
+        score = first[fire_job_id(job.id, job.next_run_at)]
+        delays.append(score - int(job.next_run_at.timestamp()))
+    assert all(0 <= delay <= 1800 for delay in delays)
+    assert len(set(delays)) > 10, f"jitter should spread schedules apart: {delays}"

@@ -13,7 +13,10 @@ from rqflow.jobs.ids import fire_job_id
 from rqflow.jobs.tasks import execute_scheduled_trigger
 from rqflow.models import NodeRun, ScheduledJob, ScheduleRun, WorkflowRun, utcnow
 from rqflow.scheduler.timers import armed
+from rqflow.services.occurrences import claim_occurrence
+from rqflow.services.signals import NullSignals
 from rqflow.settings import Settings
+from rqflow.timing.jitter import fire_at
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 
 
@@ -114,3 +117,21 @@ def test_a_late_worker_applies_the_catchup_policy_and_moves_on(
     assert row.next_run_at > utcnow()  # type: ignore[operator]
     assert row.missed_count == expected.count("missed")
     assert row.run_count == len(runs) - expected.count("missed")
+
+
+def test_a_late_claim_leaves_the_next_occurrence_to_its_own_jittered_instant(
+    settings: Settings, alice: ApiUser
+) -> None:
+    job = make_schedule(alice, make_workflow(alice), now=utcnow() - timedelta(seconds=61), jitter_seconds=50)
+    first = job.next_run_at
+    assert first is not None
+    following = first + timedelta(seconds=60)
+    # Claim so late that the following occurrence is nominally past, but its jittered instant is not.
+    claimed_at = fire_at(job.id, following, 50) - timedelta(seconds=1)
+    with session_scope() as db:
+        claim = claim_occurrence(db=db, schedule_id=job.id, scheduled_for=first, rq_job_id=None, enqueued_at=None,
+                                 now=claimed_at, signals=NullSignals())
+    assert claim is not None and claim.scheduled_for == first, "the delivered occurrence runs; nothing is missed"
+    assert claim.next_run_at == following
+    assert claim.next_fire_at == fire_at(job.id, following, 50)
+    assert [(r.scheduled_for, r.status) for r in _runs(job.id)] == [(first, "running")]
