@@ -74,6 +74,14 @@ def test_runs_pause_and_resume_through_the_http_api(stack: Stack) -> None:
             return done if len(done) >= 3 else []
 
         ledger = wait_for(three_runs, timeout=20, interval=0.25, what="3 succeeded runs in GET .../runs")
+        # What fires is what the schedule and a preview of its cadence said would fire.
+        promised = [datetime.fromisoformat(when) for when in schedule["next_runs"]]
+        fired = sorted(datetime.fromisoformat(run["scheduled_for"]) for run in ledger)
+        assert fired[:3] == promised[:3], (fired, promised)
+        preview = api.post("/api/v1/schedules/preview", json={
+            "schedule_type": "interval", "interval_seconds": INTERVAL, "after": schedule["created_at"], "count": 3})
+        assert preview.status_code == 200, preview.text
+        assert [datetime.fromisoformat(w) for w in preview.json()["occurrences"]] == fired[:3]
         workflow_runs = api.get(f"/api/v1/workflows/{workflow['id']}/runs", params={"limit": 500})
         assert workflow_runs.status_code == 200, workflow_runs.text
         by_schedule_run = {r["schedule_run_id"]: r for r in workflow_runs.json()["items"]}
