@@ -108,15 +108,16 @@ class RqflowScheduler(Scheduler):
             resumed = upkeep.resume_due(db, now=now, signals=self.signals)
             caught_up = upkeep.catch_up_overdue(db, now=now, signals=self.signals)
             lost = upkeep.fail_lost_runs(db, now=now, signals=self.signals)
+            handed = upkeep.hand_over_idle(db, now=now, signals=self.signals)
             requeued = requeue_lost(self.connection, upkeep.queued_runs(db, now=now), self.signals)
             report = reconcile(db, self.connection, self.options)
             self.next_resume = upkeep.next_auto_resume(db)
         self.last_reconcile = time.monotonic()
         log.info(
             "reconciled %d active schedules in %.3f s: armed %d, cancelled %d, in flight %d; "
-            "resumed %d, caught up %d overdue, failed %d lost runs, re-queued %d runs",
+            "resumed %d, caught up %d overdue, failed %d lost runs, started %d waiting, re-queued %d",
             report.active, self.last_reconcile - started, report.armed, report.cancelled, report.in_flight,
-            resumed, caught_up, lost, requeued,
+            resumed, caught_up, lost, handed, requeued,
         )
         self.changed.clear()  # the full pass covered them
 

@@ -5,7 +5,8 @@
   by any worker (none running, a backlog, a lost job). Its due occurrences get
   the catch-up policy and their ledger rows now, and it moves on.
 - **Lost runs**: a row ``running`` for longer than any job may run belongs to a
-  worker that died; it is failed and the slot handed over.
+  worker that died; it is failed and the slot handed over. A schedule with waiting
+  runs and a free slot (a hand-over that died with its worker) starts the next one.
 - **Auto-resume**: a schedule paused ``until`` an instant resumes at that instant.
 
 Each schedule is handled in its own short transaction under its row lock, so
@@ -89,6 +90,21 @@ def fail_lost_runs(db: Session, *, now: datetime, signals: SchedulerSignals) -> 
             hand_over(db, job, now=now, signals=signals)
         db.commit()
     return len(lost)
+
+
+def hand_over_idle(db: Session, *, now: datetime, signals: SchedulerSignals) -> int:
+    """Start a waiting run of every schedule whose slot is free (a hand-over lost with its worker); return how many."""
+    query = (select(ScheduleRun.scheduled_job_id).where(ScheduleRun.status == "waiting").distinct()
+             .limit(PASS_LIMIT))
+    schedule_ids = list(db.scalars(query))
+    db.rollback()
+    started = 0
+    for schedule_id in schedule_ids:
+        job = lock_schedule(db, schedule_id)
+        if job is not None:
+            started += len(hand_over(db, job, now=now, signals=signals))
+        db.commit()
+    return started
 
 
 def queued_runs(db: Session, *, now: datetime) -> list[QueuedRun]:

@@ -120,3 +120,21 @@ def test_a_pause_with_until_resumes_by_itself(settings: Settings, alice: ApiUser
     assert [(c.action, c.actor) for c in changes] == [
         ("create", "user:alice"), ("pause", "user:alice"), ("resume", "system:scheduler")]
     assert Counter(signals.changed)[job.id] >= 2, "pause and resume both re-sync the timer"
+
+
+def test_a_waiting_run_with_a_free_slot_is_started(settings: Settings, alice: ApiUser) -> None:
+    signals = RecordingSignals()
+    job = make_schedule(alice, make_workflow(alice))
+    busy = make_schedule(alice, make_workflow(alice))
+    with session_scope() as db:
+        db.add(ScheduleRun(scheduled_job_id=job.id, scheduled_for=utcnow(), trigger_kind="manual", status="waiting"))
+        db.add(ScheduleRun(scheduled_job_id=busy.id, scheduled_for=utcnow(), status="running", started_at=utcnow()))
+        db.add(ScheduleRun(scheduled_job_id=busy.id, scheduled_for=utcnow() + timedelta(seconds=1),
+                           trigger_kind="manual", status="waiting"))
+
+    with session_scope() as db:
+        assert upkeep.hand_over_idle(db, now=utcnow(), signals=signals) == 1
+
+    [started] = ledger(job.id)
+    assert started.status == "enqueued" and signals.queued == [started.id]
+    assert [r.status for r in ledger(busy.id)] == ["running", "waiting"], "a taken slot is left alone"
