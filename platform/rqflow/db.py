@@ -107,6 +107,23 @@ def on_commit(db: Session, callback: Callable[[], None]) -> None:
 _ON_COMMIT = "rqflow_on_commit"
 
 
+@contextmanager
+def savepoint(db: Session) -> Iterator[None]:
+    """A nested transaction: if the block raises, its writes and its on-commit callbacks are both undone.
+
+    Entry points that turn errors into answers (agent tools) use it, so a refused
+    call leaves no half-written row behind in the transaction that goes on.
+    """
+    callbacks = db.info.setdefault(_ON_COMMIT, [])
+    mark = len(callbacks)
+    try:
+        with db.begin_nested():
+            yield
+    except BaseException:
+        del callbacks[mark:]
+        raise
+
+
 @event.listens_for(Session, "after_commit")
 def _run_on_commit(db: Session) -> None:
     for callback in db.info.pop(_ON_COMMIT, []):

@@ -30,7 +30,8 @@ def workflow_public(workflow: Workflow) -> WorkflowPublic:
         name=workflow.name,
         description=workflow.description,
         nodes=[NodePublic.model_validate(node) for node in workflow.nodes],
-        edges=[EdgePublic(source=source, target=target) for source, target in edge_keys(workflow)],
+        edges=[EdgePublic.model_validate({"source": source, "target": target, "kind": kind})
+               for source, target, kind in edge_keys(workflow)],
         created_at=workflow.created_at,
         updated_at=workflow.updated_at,
     )

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from rqflow.models import UserProfile
+from rqflow.services.signals import NullSignals, SchedulerSignals
 
 
 class NodeConfig(BaseModel):
@@ -28,6 +29,9 @@ class NodeContext:
     db: Session | None = None
     workflow_id: int | None = None
     workflow_run_id: int | None = None
+    signals: SchedulerSignals = field(default_factory=NullSignals)
+    # For a node that calls tools: the tool nodes its tool edges hand it, by key -> (component type, config).
+    tools: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 class Component(ABC):
@@ -36,6 +40,9 @@ class Component(ABC):
     component_type: ClassVar[str]
     config_model: ClassVar[type[NodeConfig]] = NodeConfig
     is_trigger: ClassVar[bool] = False
+    # A tool node can be handed to an agent node by a tool edge; an agent node calls tools.
+    is_tool: ClassVar[bool] = False
+    uses_tools: ClassVar[bool] = False
     # Palette metadata, so an editor can draw the node.
     category: ClassVar[str] = "General"
     label: ClassVar[str] = ""
@@ -43,7 +50,7 @@ class Component(ABC):
     color: ClassVar[str] = "#64748b"
 
     @classmethod
-    def parse_config(cls, raw: dict[str, Any]) -> NodeConfig:
+    def parse_config(cls, raw: dict[str, Any]) -> Any:
         """Validate a raw config dict against this component's model."""
         return cls.config_model.model_validate(raw)
 

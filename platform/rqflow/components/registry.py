@@ -12,6 +12,7 @@ BUILTIN_MODULES = (
     "rqflow.components.trigger_schedule",
     "rqflow.components.http_request",
     "rqflow.components.python_call",
+    "rqflow.components.schedule_tools",
 )
 
 _registry: dict[str, type[Component]] = {}

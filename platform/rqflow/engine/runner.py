@@ -18,6 +18,7 @@ from rqflow.components import NodeContext, get_component
 from rqflow.engine.graph import Edge, downstream_order
 from rqflow.engine.templates import render_value
 from rqflow.models import NodeRun, UserProfile, Workflow, WorkflowNode, WorkflowRun, utcnow
+from rqflow.services.signals import NullSignals, SchedulerSignals
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ def run_workflow(
     event: dict[str, Any],
     user_profile: UserProfile | None,
     schedule_run_id: int | None = None,
+    signals: SchedulerSignals | None = None,
 ) -> WorkflowRun:
     """Execute the nodes downstream of ``trigger_node`` in dependency order; the first failure ends the run."""
     run = WorkflowRun(
@@ -43,7 +45,8 @@ def run_workflow(
     )
     db.add(run)
     db.commit()
-    context = NodeContext(event=event, user_profile=user_profile, db=db, workflow_id=workflow.id, workflow_run_id=run.id)
+    context = NodeContext(event=event, user_profile=user_profile, db=db, workflow_id=workflow.id,
+                          workflow_run_id=run.id, signals=signals or NullSignals())
     error = _run_nodes(db, run, workflow, trigger_node, context)
     run.status, run.error, run.finished_at = ("failed" if error else "succeeded"), error, utcnow()
     db.commit()
@@ -54,8 +57,12 @@ def _run_nodes(db: Session, run: WorkflowRun, workflow: Workflow, trigger: Workf
     """Run each node in order; return the first error (empty when all succeeded)."""
     by_key = {node.key: node for node in workflow.nodes}
     by_id = {node.id: node.key for node in workflow.nodes}
-    edges = [Edge(by_id[e.source_node_id], by_id[e.target_node_id]) for e in workflow.edges]
+    edges = [Edge(by_id[e.source_node_id], by_id[e.target_node_id]) for e in workflow.edges if e.kind == "flow"]
+    tool_edges = [(by_id[e.source_node_id], by_key[by_id[e.target_node_id]]) for e in workflow.edges
+                  if e.kind == "tool"]
     for key in downstream_order(trigger.key, by_key, edges):
+        context.tools = {tool.key: (tool.component_type, dict(tool.config)) for source, tool in tool_edges
+                         if source == key}
         error = _run_node(db, run, by_key[key], context)
         if error:
             return f"node {key!r} failed: {error}"

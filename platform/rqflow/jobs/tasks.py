@@ -83,7 +83,7 @@ def _run_started(started: StartedRun, signals: RedisSignals) -> dict[str, Any]:
                 return {"claimed": True, "workflow_runs": []}
             event = schedule_event(job, started.scheduled_for, trigger_kind=started.trigger_kind,
                                    run_id=started.run_id)
-            runs = dispatch_event("schedule", event, user, db, schedule_run_id=started.run_id)
+            runs = dispatch_event("schedule", event, user, db, schedule_run_id=started.run_id, signals=signals)
             workflow_runs = [run.id for run in runs]
             error = "; ".join(f"workflow run {run.id}: {run.error}" for run in runs if run.status == "failed")
             reason = "" if runs else "no workflow matched"

@@ -46,8 +46,15 @@ class WorkflowNode(Base):
     workflow: Mapped[Workflow] = relationship(back_populates="nodes")
 
 
+EDGE_KINDS = ("flow", "tool")
+
+
 class WorkflowEdge(Base):
-    """A dependency: ``target`` runs after ``source`` and sees its output."""
+    """A dependency: ``target`` runs after ``source`` and sees its output.
+
+    A ``tool`` edge instead hands its target (a tool node) to its source (an
+    agent node) to call as a function; it does not order the run.
+    """
 
     __tablename__ = "workflow_edges"
 
@@ -55,5 +62,6 @@ class WorkflowEdge(Base):
     workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"), index=True)
     source_node_id: Mapped[int] = mapped_column(ForeignKey("workflow_nodes.id", ondelete="CASCADE"))
     target_node_id: Mapped[int] = mapped_column(ForeignKey("workflow_nodes.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20), default="flow", server_default="flow")
 
     workflow: Mapped[Workflow] = relationship(back_populates="edges")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -20,11 +20,15 @@ class NodeIn(StrictInput):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
+EdgeKind = Literal["flow", "tool"]
+
+
 class EdgeIn(StrictInput):
-    """``target`` runs after ``source``."""
+    """``target`` runs after ``source``; a ``tool`` edge gives an agent node (source) a tool node (target)."""
 
     source: NodeKey
     target: NodeKey
+    kind: EdgeKind = "flow"
 
 
 class WorkflowCreate(StrictInput):
@@ -61,6 +65,7 @@ class EdgePublic(BaseModel):
 
     source: str
     target: str
+    kind: EdgeKind
 
 
 class WorkflowPublic(BaseModel):

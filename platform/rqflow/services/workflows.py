@@ -80,10 +80,10 @@ def get_workflow_run(*, db: Session, owner: UserProfile, run_id: int) -> Workflo
     return run
 
 
-def edge_keys(workflow: Workflow) -> list[tuple[str, str]]:
-    """The edges as ``(source key, target key)`` pairs."""
+def edge_keys(workflow: Workflow) -> list[tuple[str, str, str]]:
+    """The edges as ``(source key, target key, kind)``."""
     keys = {node.id: node.key for node in workflow.nodes}
-    return [(keys[e.source_node_id], keys[e.target_node_id]) for e in workflow.edges]
+    return [(keys[e.source_node_id], keys[e.target_node_id], e.kind) for e in workflow.edges]
 
 
 def _validate_graph(nodes: list[NodeIn], edges: list[EdgeIn]) -> None:
@@ -98,9 +98,23 @@ def _validate_graph(nodes: list[NodeIn], edges: list[EdgeIn]) -> None:
         for end in ("source", "target"):
             if getattr(edge, end) not in keys:
                 raise InvalidInput(f"edge {end} {getattr(edge, end)!r} is not a node key", field=f"edges.{index}.{end}")
-    cycle = find_cycle(keys, [Edge(e.source, e.target) for e in edges])
+    _validate_tool_edges(nodes, edges)
+    cycle = find_cycle(keys, [Edge(e.source, e.target) for e in edges if e.kind == "flow"])
     if cycle:
         raise InvalidInput(f"the workflow has a cycle: {' -> '.join(cycle)}", field="edges")
+
+
+def _validate_tool_edges(nodes: list[NodeIn], edges: list[EdgeIn]) -> None:
+    """A tool edge runs from a node that calls tools (an agent) to a tool node."""
+    by_key = {node.key: get_component(node.component_type) for node in nodes}
+    for index, edge in enumerate(edges):
+        if edge.kind != "tool":
+            continue
+        if not by_key[edge.source].uses_tools:
+            raise InvalidInput(f"node {edge.source!r} cannot call tools; a tool edge starts at an agent node",
+                               field=f"edges.{index}.source")
+        if not by_key[edge.target].is_tool:
+            raise InvalidInput(f"node {edge.target!r} is not a tool node", field=f"edges.{index}.target")
 
 
 def _validate_node(index: int, node: NodeIn) -> None:
@@ -121,7 +135,8 @@ def _replace_graph(db: Session, workflow: Workflow, nodes: list[NodeIn], edges: 
     db.flush()
     by_key = {node.key: node for node in workflow.nodes}
     for edge in edges:
-        workflow.edges.append(WorkflowEdge(source_node_id=by_key[edge.source].id, target_node_id=by_key[edge.target].id))
+        workflow.edges.append(WorkflowEdge(source_node_id=by_key[edge.source].id,
+                                           target_node_id=by_key[edge.target].id, kind=edge.kind))
     db.flush()
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from rqflow.engine.runner import run_workflow
 from rqflow.models import UserProfile, Workflow, WorkflowRun
+from rqflow.services.signals import SchedulerSignals
 from rqflow.triggers.resolver import TriggerResolver
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ def dispatch_event(
     db: Session,
     *,
     schedule_run_id: int | None = None,
+    signals: SchedulerSignals | None = None,
 ) -> list[WorkflowRun]:
     """Run each matching workflow once per matching trigger node, one after the other."""
     runs = []
@@ -38,6 +40,7 @@ def dispatch_event(
                 event=event_data,
                 user_profile=user_profile,
                 schedule_run_id=schedule_run_id,
+                signals=signals,
             )
         )
     return runs

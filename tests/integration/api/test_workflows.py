@@ -17,7 +17,7 @@ def test_create_get_list_update_delete(client: TestClient, alice: ApiUser) -> No
     assert created.status_code == 201, created.text
     data = created.json()
     assert [n["key"] for n in data["nodes"]] == ["t", "echo"]
-    assert data["edges"] == [{"source": "t", "target": "echo"}]
+    assert data["edges"] == [{"source": "t", "target": "echo", "kind": "flow"}]
     workflow_id, trigger_id = data["id"], data["nodes"][0]["id"]
     assert client.get(f"{API}/{workflow_id}", headers=alice.headers).json()["name"] == "report"
     assert client.get(API, headers=alice.headers).json()["total"] == 1

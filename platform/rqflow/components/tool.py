@@ -1,0 +1,100 @@
+"""Tool components: node types that agents can call as functions, with one answer shape for every caller.
+
+A tool's input is a :class:`~rqflow.schemas.tools.ToolInput`, validated when it
+is called (not when the workflow is saved: an agent fills it in at run time),
+and its answer is ``{"ok": ..., "result" | "error": ...}`` (:mod:`rqflow.tools.results`).
+The call runs in a savepoint of the caller's transaction, so a refused call
+leaves nothing written. As a plain workflow step, a refused call fails the node,
+with the same answer kept as the node's output.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from rqflow.components.base import Component, NodeContext
+from rqflow.db import savepoint
+from rqflow.errors import RqflowError
+from rqflow.models import UserProfile, utcnow
+from rqflow.schemas.tools import ToolInput
+from rqflow.services.signals import NullSignals, SchedulerSignals
+from rqflow.tools.results import from_domain_error, from_validation_error, success
+
+SCHEDULER_CATEGORY = "Scheduler"
+SCHEDULER_COLOR = "#d97706"  # amber
+
+
+@dataclass
+class ToolCaller:
+    """Who calls a tool and through what: the acting user, their transaction, the scheduler's signals."""
+
+    db: Session
+    owner: UserProfile
+    signals: SchedulerSignals = field(default_factory=NullSignals)
+    clock: Callable[[], datetime] = utcnow
+
+
+class ToolFailed(RuntimeError):
+    """A tool refused its input inside a workflow; ``answer`` is the structured refusal."""
+
+    def __init__(self, answer: dict[str, Any]) -> None:
+        error = answer["error"]
+        super().__init__(f"{error['message']} (hint: {error['hint']})")
+        self.answer = answer
+
+
+class ToolComponent(Component):
+    """A node type that is also a function for agents, MCP clients and the tool API."""
+
+    input_model: ClassVar[type[ToolInput]]
+    is_tool = True
+    # MCP annotations: what a client may assume about a call.
+    read_only: ClassVar[bool] = False
+    idempotent: ClassVar[bool] = False
+    destructive: ClassVar[bool] = False
+    category = SCHEDULER_CATEGORY
+    color = SCHEDULER_COLOR
+
+    @classmethod
+    def description(cls) -> str:
+        """What the tool does, for the model choosing it (the input model's docstring)."""
+        return (cls.input_model.__doc__ or cls.__doc__ or "").strip()
+
+    @classmethod
+    def parse_config(cls, raw: dict[str, Any]) -> Any:
+        """Keep the raw input: it is validated at call time, so a bad one gets a structured answer."""
+        return raw
+
+    @classmethod
+    def invoke(cls, arguments: dict[str, Any], caller: ToolCaller) -> dict[str, Any]:
+        """Validate and run one call; never raises for bad input or a refused change."""
+        try:
+            data = cls.input_model.model_validate(arguments)
+            with savepoint(caller.db):
+                result = cls().call(data, caller)
+        except ValidationError as exc:
+            return from_validation_error(exc)
+        except RqflowError as exc:
+            return from_domain_error(exc)
+        return success(result)
+
+    @abstractmethod
+    def call(self, data: Any, caller: ToolCaller) -> Any:
+        """Do the work through a service and return a JSON-able result."""
+
+    def run(self, config: Any, context: NodeContext) -> Any:
+        """As a workflow step: call as the workflow's owner; a refusal fails the node."""
+        if context.db is None or context.user_profile is None:
+            raise RuntimeError(f"{self.component_type} needs the workflow's owner and database")
+        caller = ToolCaller(db=context.db, owner=context.user_profile, signals=context.signals)
+        answer = self.invoke(config, caller)
+        if not answer["ok"]:
+            raise ToolFailed(answer)
+        return answer
