@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 import rqflow
 from rqflow.api.errors import install_error_handlers
-from rqflow.api.routes import health, schedules, workflows
+from rqflow.api.routes import components, health, schedules, tools, workflows
 from rqflow.components import load_components
 from rqflow.settings import Settings, get_settings
 
@@ -25,4 +25,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(schedules.router)
     app.include_router(workflows.router)
     app.include_router(workflows.runs_router)
+    app.include_router(components.router)
+    app.include_router(tools.router)
     return app

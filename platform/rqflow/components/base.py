@@ -50,6 +50,16 @@ class Component(ABC):
     color: ClassVar[str] = "#64748b"
 
     @classmethod
+    def description(cls) -> str:
+        """What the node does, in a sentence (its class docstring)."""
+        return (cls.__doc__ or "").strip()
+
+    @classmethod
+    def config_schema(cls) -> dict[str, Any]:
+        """The JSON Schema of the node's config, for a workflow editor's form."""
+        return cls.config_model.model_json_schema()
+
+    @classmethod
     def parse_config(cls, raw: dict[str, Any]) -> Any:
         """Validate a raw config dict against this component's model."""
         return cls.config_model.model_validate(raw)

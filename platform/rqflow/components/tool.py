@@ -42,12 +42,12 @@ class ToolCaller:
 
 
 class ToolFailed(RuntimeError):
-    """A tool refused its input inside a workflow; ``answer`` is the structured refusal."""
+    """A tool refused its input inside a workflow; ``output`` is the structured refusal, kept on the node run."""
 
     def __init__(self, answer: dict[str, Any]) -> None:
         error = answer["error"]
         super().__init__(f"{error['message']} (hint: {error['hint']})")
-        self.answer = answer
+        self.output = answer
 
 
 class ToolComponent(Component):
@@ -66,6 +66,11 @@ class ToolComponent(Component):
     def description(cls) -> str:
         """What the tool does, for the model choosing it (the input model's docstring)."""
         return (cls.input_model.__doc__ or cls.__doc__ or "").strip()
+
+    @classmethod
+    def config_schema(cls) -> dict[str, Any]:
+        """A tool node's config is its input (every field optional there: the agent may fill it in)."""
+        return cls.input_model.model_json_schema()
 
     @classmethod
     def parse_config(cls, raw: dict[str, Any]) -> Any:

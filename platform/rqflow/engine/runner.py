@@ -84,6 +84,7 @@ def _run_node(db: Session, run: WorkflowRun, node: WorkflowNode, context: NodeCo
     except Exception as exc:  # noqa: BLE001 - a failing node fails the run, never the worker
         log.info("node %s of workflow run %s failed: %s", node.key, run.id, exc)
         record.status, record.error, record.finished_at = "failed", _describe(exc), utcnow()
+        record.output = _jsonable(getattr(exc, "output", None))  # a failure that carries a structured answer
         db.commit()
         return str(exc) or type(exc).__name__
     context.outputs[node.key] = {"output": output}

@@ -101,6 +101,7 @@ class ToolErrorBody(StrictInput):
     """A refused tool call, shaped so an agent can correct itself."""
 
     type: str
+    kind: Literal["invalid_input", "not_found", "conflict"]
     field: str | None
     message: str
     hint: str

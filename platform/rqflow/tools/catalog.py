@@ -32,7 +32,7 @@ def invoke_tool(name: str, arguments: dict[str, Any], caller: ToolCaller) -> dic
     tool = get_tool(name)
     if tool is None:
         known = ", ".join(cls.component_type for cls in list_tools())
-        return failure("UnknownTool", f"there is no tool named {name!r}", "name", f"use one of: {known}")
+        return failure("UnknownTool", f"there is no tool named {name!r}", "name", f"use one of: {known}", "not_found")
     return tool.invoke(arguments, caller)
 
 

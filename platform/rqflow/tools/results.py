@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rqflow.errors import (
+    Conflict,
     IntervalTooSmall,
     InvalidCronExpression,
     InvalidStateTransition,
@@ -39,6 +40,7 @@ FIELD_HINTS = {
     "workflow_id": "workflow_id must be the id of one of your own workflows",
     "trigger_node_id": "trigger_node_id must be a trigger_schedule node of that workflow, or null",
 }
+KINDS: list[tuple[type[RqflowError], str]] = [(NotFound, "not_found"), (Conflict, "conflict")]
 DEFAULT_HINT = "correct the named field and call the tool again; the tool's input schema lists every field"
 
 
@@ -47,16 +49,18 @@ def success(result: Any) -> dict[str, Any]:
     return {"ok": True, "result": json.loads(json.dumps(result, default=str))}
 
 
-def failure(error_type: str, message: str, field: str | None, hint: str) -> dict[str, Any]:
-    """A refused call."""
-    return {"ok": False, "error": {"type": error_type, "field": field, "message": message, "hint": hint}}
+def failure(error_type: str, message: str, field: str | None, hint: str, kind: str = "invalid_input") -> dict[str, Any]:
+    """A refused call; ``kind`` is ``invalid_input``, ``not_found`` or ``conflict``."""
+    return {"ok": False, "error": {"type": error_type, "kind": kind, "field": field, "message": message,
+                                   "hint": hint}}
 
 
 def from_domain_error(exc: RqflowError) -> dict[str, Any]:
     """A domain error (the same one the REST API maps to 4xx), with the hint that fits it."""
     hint = next((text for cls, text in HINTS if isinstance(exc, cls)), None)
     hint = hint or FIELD_HINTS.get(exc.field or "", DEFAULT_HINT)
-    return failure(type(exc).__name__, exc.message, exc.field, hint)
+    kind = next((name for cls, name in KINDS if isinstance(exc, cls)), "invalid_input")
+    return failure(type(exc).__name__, exc.message, exc.field, hint, kind)
 
 
 def from_validation_error(exc: ValidationError) -> dict[str, Any]:

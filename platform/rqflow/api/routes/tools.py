@@ -1,0 +1,49 @@
+"""``/api/v1/tools``: the scheduler tools, listed in LLM formats and invoked as the calling user.
+
+A refused call answers 422, 404 or 409 (by the error's ``kind``) with the same body
+an agent or an MCP client gets: ``{"ok": false, "error": {type, kind, field, message, hint}}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Body
+from fastapi.responses import JSONResponse
+
+from rqflow.api.deps import CurrentUser, SessionDep, SignalsDep
+from rqflow.api.routing import SlashTolerantRouter
+from rqflow.components.tool import ToolCaller, ToolComponent
+from rqflow.schemas.components import ToolAnnotations, ToolPublic
+from rqflow.tools.catalog import anthropic_tool, invoke_tool, list_tools, openai_tool
+from rqflow.tools.strict_schema import strict_schema
+
+router = SlashTolerantRouter(prefix="/api/v1/tools", tags=["tools"])
+STATUS_BY_KIND = {"invalid_input": 422, "not_found": 404, "conflict": 409}
+
+
+@router.get("", response_model=list[ToolPublic])
+def list_all(user: CurrentUser) -> list[ToolPublic]:
+    """Every tool with its strict input schema, also as OpenAI and Anthropic tool definitions."""
+    return [tool_public(tool) for tool in list_tools()]
+
+
+@router.post("/{name}/invoke")
+def invoke(
+    name: str, db: SessionDep, user: CurrentUser, signals: SignalsDep,
+    arguments: dict[str, Any] = Body(default_factory=dict, description="The tool's input."),  # noqa: B008
+) -> JSONResponse:
+    """Run one tool as you; the answer is ``{"ok": true, "result": ...}`` or a structured refusal."""
+    answer = invoke_tool(name, arguments, ToolCaller(db=db, owner=user, signals=signals))
+    status = 200 if answer["ok"] else STATUS_BY_KIND[answer["error"]["kind"]]
+    return JSONResponse(answer, status_code=status)
+
+
+def tool_public(tool: type[ToolComponent]) -> ToolPublic:
+    """One tool as the API shows it."""
+    return ToolPublic(
+        name=tool.component_type, description=tool.description(),
+        annotations=ToolAnnotations(read_only=tool.read_only, idempotent=tool.idempotent,
+                                    destructive=tool.destructive),
+        input_schema=strict_schema(tool.input_model), openai=openai_tool(tool), anthropic=anthropic_tool(tool),
+    )
