@@ -1,4 +1,4 @@
-"""workflow edge kinds (flow, tool)
+"""workflow edge kinds (flow, tool) and per-node timeouts
 
 Revision ID: 0003
 Revises: 0002
@@ -21,10 +21,13 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('workflow_edges', schema=None) as batch_op:
         batch_op.add_column(sa.Column('kind', sa.String(length=20), server_default='flow', nullable=False))
-
+    with op.batch_alter_table('workflow_nodes', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('timeout_seconds', sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('workflow_nodes', schema=None) as batch_op:
+        batch_op.drop_column('timeout_seconds')
     with op.batch_alter_table('workflow_edges', schema=None) as batch_op:
         batch_op.drop_column('kind')
 

@@ -114,3 +114,13 @@ class RecordingSignals:
 
 def in_future(seconds: float) -> str:
     return (utcnow() + timedelta(seconds=seconds)).isoformat()
+
+
+def pause_for(event: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """A python_call target that takes ``seconds`` (in small sleeps, which a signal interrupts)."""
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        time.sleep(0.01)
+    return {"slept": seconds}

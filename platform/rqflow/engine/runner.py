@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from rqflow.components import NodeContext, get_component
+from rqflow.engine.deadline import deadline
 from rqflow.engine.graph import Edge, downstream_order
 from rqflow.engine.templates import render_value
 from rqflow.models import NodeRun, UserProfile, Workflow, WorkflowNode, WorkflowRun, utcnow
@@ -80,7 +81,8 @@ def _run_node(db: Session, run: WorkflowRun, node: WorkflowNode, context: NodeCo
         raw = node.config if component.is_trigger else render_value(node.config, _template_context(context))
         record.input = _jsonable(raw)
         db.commit()
-        output = component().run(component.parse_config(raw), context)
+        with deadline(node.timeout_seconds):
+            output = component().run(component.parse_config(raw), context)
     except Exception as exc:  # noqa: BLE001 - a failing node fails the run, never the worker
         log.info("node %s of workflow run %s failed: %s", node.key, run.id, exc)
         record.status, record.error, record.finished_at = "failed", _describe(exc), utcnow()

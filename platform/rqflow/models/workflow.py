@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rqflow.models.base import Base, UTCDateTime, utcnow
@@ -42,6 +42,8 @@ class WorkflowNode(Base):
     key: Mapped[str] = mapped_column(String(100))
     component_type: Mapped[str] = mapped_column(String(100), index=True)
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The longest the node may run (None: only the job's own timeout bounds it).
+    timeout_seconds: Mapped[float | None] = mapped_column(Float)
 
     workflow: Mapped[Workflow] = relationship(back_populates="nodes")
 

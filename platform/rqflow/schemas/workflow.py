@@ -18,6 +18,8 @@ class NodeIn(StrictInput):
     key: NodeKey
     component_type: str = Field(min_length=1, max_length=100)
     config: dict[str, Any] = Field(default_factory=dict)
+    timeout_seconds: float | None = Field(default=None, gt=0, le=86400, description=(
+        "The longest the node may run; a node past it fails the run. Default: only the job timeout."))
 
 
 EdgeKind = Literal["flow", "tool"]
@@ -58,6 +60,7 @@ class NodePublic(BaseModel):
     key: str
     component_type: str
     config: dict[str, Any]
+    timeout_seconds: float | None
 
 
 class EdgePublic(BaseModel):

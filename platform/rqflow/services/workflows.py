@@ -142,5 +142,5 @@ def _replace_graph(db: Session, workflow: Workflow, nodes: list[NodeIn], edges: 
 
 def _node_from(node: WorkflowNode | None, data: NodeIn) -> WorkflowNode:
     node = node or WorkflowNode(key=data.key)
-    node.component_type, node.config = data.component_type, data.config
+    node.component_type, node.config, node.timeout_seconds = data.component_type, data.config, data.timeout_seconds
     return node
