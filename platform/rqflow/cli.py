@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from pydantic import ValidationError
@@ -78,6 +78,35 @@ def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = 
     settings = _settings()
     upgrade(settings.database_url, revision)
     typer.echo(f"database at {revision}: {_redacted(settings.database_url)}")
+
+
+@app.command("mcp")
+def mcp_command(
+    transport: Annotated[Literal["stdio", "http"], typer.Option(
+        help="stdio (one client, as $RQFLOW_TOKEN's user) or http (streamable HTTP, bearer tokens).",
+    )] = "stdio",
+    host: Annotated[str, typer.Option(help="Interface to listen on (http).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (http).")] = 8001,
+) -> None:
+    """Serve the scheduler's tools to MCP clients."""
+    from rqflow import mcp_server
+    from rqflow.errors import AuthenticationFailed
+
+    settings = _settings()  # logs go to stderr: over stdio, stdout carries only the protocol
+    if transport == "http":
+        mcp_server.serve_http(host=host, port=port, log_level=settings.log_level.lower())
+        return
+    token = os.environ.get("RQFLOW_TOKEN", "")
+    if not token:
+        typer.echo("rqflow: set RQFLOW_TOKEN to an API token (rqflow user create NAME prints one)", err=True)
+        raise typer.Exit(2)
+    try:
+        name = mcp_server.check_token(token)
+    except AuthenticationFailed:
+        typer.echo("rqflow: RQFLOW_TOKEN is not a valid API token", err=True)
+        raise typer.Exit(2) from None
+    logging.getLogger(__name__).info("serving MCP over stdio as user %s", name)
+    mcp_server.serve_stdio(token)
 
 
 @user_app.command("create")
