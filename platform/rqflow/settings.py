@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     misfire_grace_seconds: Annotated[float, Field(ge=0)] = 60.0
     # At most this many active schedules per user (creating or resuming past it is refused).
     max_schedules_per_user: Annotated[int, Field(ge=1)] = 1000
+    # The OpenAI-compatible chat-completions API that agent nodes call, unless a node names its own.
+    llm_base_url: Annotated[str, Field(pattern=r"^https?://")] = "https://api.openai.com/v1"
+    # The model agent nodes ask for, unless a node names its own.
+    llm_model: Annotated[str, Field(min_length=1)] = "gpt-4o-mini"
+    # Sent as a bearer token, only to llm_base_url; a SecretStr so it never shows in logs or reprs.
+    llm_api_key: SecretStr = SecretStr("")
     log_level: str = "INFO"
 
     @field_validator("database_url")

@@ -13,6 +13,7 @@ BUILTIN_MODULES = (
     "rqflow.components.http_request",
     "rqflow.components.python_call",
     "rqflow.components.schedule_tools",
+    "rqflow.components.agent",
 )
 
 _registry: dict[str, type[Component]] = {}
