@@ -106,12 +106,10 @@ def _offered(key: str, component_type: str, presets: dict[str, Any]) -> OfferedT
     if len(key) > MAX_FUNCTION_NAME:
         raise AgentConfigError(f"tool node key {key!r} is longer than {MAX_FUNCTION_NAME} characters, "
                                "the longest function name OpenAI accepts")
-    # A tool node's config is only validated when called; a misspelt preset must not silently vanish.
-    unknown = sorted(set(presets) - set(component.input_model.model_fields))
-    if unknown:
-        fields = ", ".join(component.input_model.model_fields)
-        raise AgentConfigError(f"tool node {key!r} presets {', '.join(unknown)}, not fields of "
-                               f"{component_type} ({fields})")
+    try:
+        component.parse_config(presets)  # a misspelt preset must not silently vanish
+    except ValueError as exc:
+        raise AgentConfigError(f"tool node {key!r} presets {exc}") from None
     return OfferedTool(name=key, component=component, presets=presets)
 
 

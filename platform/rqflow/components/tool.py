@@ -74,7 +74,15 @@ class ToolComponent(Component):
 
     @classmethod
     def parse_config(cls, raw: dict[str, Any]) -> Any:
-        """Keep the raw input: it is validated at call time, so a bad one gets a structured answer."""
+        """Refuse keys that are not fields (a typo must not vanish); keep the values raw.
+
+        Values are validated at call time, so a bad one gets a structured answer; a
+        node's config may hold templates, or presets that an agent completes.
+        """
+        unknown = sorted(set(raw) - set(cls.input_model.model_fields))
+        if unknown:
+            fields = ", ".join(cls.input_model.model_fields)
+            raise ValueError(f"{', '.join(unknown)} not fields of {cls.component_type} (its fields: {fields})")
         return raw
 
     @classmethod

@@ -126,3 +126,13 @@ def test_tool_nodes_run_as_plain_workflow_steps(settings: Any, alice: ApiUser) -
     assert (made.name, made.status, made.paused_reason) == ("made-by-alice", "paused", "step")
     assert node_runs["pause"].output["result"]["id"] == made.id
     assert node_runs["bad"].status == "failed" and node_runs["bad"].output["error"]["field"] == "cron_expression"
+
+
+def test_a_tool_node_with_an_unknown_key_is_refused_when_saved(client: TestClient, alice: ApiUser) -> None:
+    nodes = [{"key": "t", "component_type": "trigger_schedule", "config": {}},
+             {"key": "pause", "component_type": "schedule_pause", "config": {"schedule_idd": "x"}}]
+    response = client.post("/api/v1/workflows", json={"name": "typo", "nodes": nodes,
+                                                      "edges": [{"source": "t", "target": "pause"}]},
+                           headers=alice.headers)
+    assert response.status_code == 422 and response.json()["field"] == "nodes.1.config", response.text
+    assert "schedule_idd" in response.json()["message"]
