@@ -71,14 +71,14 @@ def rqflow_command() -> str:
     return found
 
 
-def workflow_body(name: str = "e2e") -> dict[str, Any]:
-    """A workflow whose trigger feeds a python_call writing one side-effect row per run."""
+def workflow_body(name: str = "e2e", target: str = SIDE_EFFECT_CALLABLE) -> dict[str, Any]:
+    """A workflow whose trigger feeds a python_call (``target``) writing one side-effect row per run."""
     return {
         "name": name,
         "nodes": [
             {"key": "trigger", "component_type": "trigger_schedule", "config": {}},
             {"key": "effect", "component_type": "python_call",
-             "config": {"callable": SIDE_EFFECT_CALLABLE, "kwargs": {"source": "e2e"}}},
+             "config": {"callable": target, "kwargs": {"source": "e2e"}}},
         ],
         "edges": [{"source": "trigger", "target": "effect"}],
     }
@@ -254,16 +254,22 @@ class Stack:
                 self.user_id = user.id
         return self.user_id
 
-    def create_interval_schedule(self, seconds: int) -> Schedule:
-        """A workflow (trigger -> side effect) and an interval schedule on it, created now."""
+    def create_interval_schedule(self, seconds: int, *, target: str = SIDE_EFFECT_CALLABLE,
+                                 **fields: Any) -> Schedule:
+        """A workflow (trigger -> side effect) and an interval schedule on it, created now.
+
+        ``target`` is the workflow's python_call; ``fields`` go into :class:`ScheduleCreate`
+        as they are (``catchup_policy="all"``, ``overlap_policy="buffer_one"``, ...).
+        """
         with session_scope(self.database_url) as db:
             owner = db.get(UserProfile, self.user())
             assert owner is not None
-            workflow = create_workflow(db=db, owner=owner, data=WorkflowCreate.model_validate(workflow_body()))
+            workflow = create_workflow(db=db, owner=owner,
+                                       data=WorkflowCreate.model_validate(workflow_body(target=target)))
             db.flush()
             data = ScheduleCreate.model_validate({
                 "name": f"every-{seconds}s", "workflow_id": workflow.id,
-                "schedule_type": "interval", "interval_seconds": seconds,
+                "schedule_type": "interval", "interval_seconds": seconds, **fields,
             })
             job = schedule_service.create_schedule(db=db, owner=owner, data=data, now=utcnow(),
                                                    signals=RedisSignals(self.redis))

@@ -1,14 +1,17 @@
-"""A ``python_call`` target for the end-to-end tests: one row per call, with no unique key.
+"""``python_call`` targets for the end-to-end tests: one row per call, with no unique key.
 
-The worker subprocess imports it as ``tests.e2e.side_effects:record``. The table
-deliberately has no unique constraint (not even a primary key): if an occurrence
-ever ran twice, it would show here as two rows with the same ``scheduled_for``,
-whatever the ledger claims.
+The worker subprocess imports them as ``tests.e2e.side_effects:record`` (quick) and
+``tests.e2e.side_effects:slow_record`` (takes seconds, and notes when it started and
+ended, so a test can tell which runs overlapped in time). The table deliberately has
+no unique constraint (not even a primary key): if an occurrence ever ran twice, it
+would show here as two rows with the same ``scheduled_for``, whatever the ledger claims.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,9 +27,13 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     scheduled_for VARCHAR(64) NOT NULL,
     run_id INTEGER,
     pid INTEGER NOT NULL,
-    recorded_at VARCHAR(64) NOT NULL
+    recorded_at VARCHAR(64) NOT NULL,
+    started_at VARCHAR(64),
+    finished_at VARCHAR(64)
 )
 """
+# How long slow_record takes unless the workflow's kwargs say otherwise.
+SLOW_SECONDS = 2.5
 
 _engines: dict[str, Engine] = {}
 
@@ -76,6 +83,71 @@ def record(event: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
             row,
         )
     return {"recorded": row["scheduled_for"], "pid": row["pid"], "kwargs": kwargs}
+
+
+def slow_record(event: dict[str, Any], seconds: float = SLOW_SECONDS, **kwargs: Any) -> dict[str, Any]:
+    """Take ``seconds``, then insert one row with the instants this call started and ended."""
+    started_at = datetime.now(UTC)
+    time.sleep(seconds)
+    finished_at = datetime.now(UTC)
+    url = os.environ["RQFLOW_DATABASE_URL"]
+    try:
+        ensure_table(url)
+    except SQLAlchemyError:
+        pass
+    row = {
+        "scheduled_job_id": event["scheduled_job_id"],
+        "scheduled_for": event["scheduled_for"],
+        "run_id": event.get("run_id"),
+        "pid": os.getpid(),
+        "recorded_at": finished_at.isoformat(),
+        "started_at": started_at.isoformat(),
+        "finished_at": finished_at.isoformat(),
+    }
+    with engine_for(url).begin() as connection:
+        connection.execute(
+            text(
+                f"INSERT INTO {TABLE} (scheduled_job_id, scheduled_for, run_id, pid, recorded_at, started_at, "
+                "finished_at) VALUES (:scheduled_job_id, :scheduled_for, :run_id, :pid, :recorded_at, :started_at, "
+                ":finished_at)"
+            ),
+            row,
+        )
+    return {"recorded": row["scheduled_for"], "pid": row["pid"], "kwargs": kwargs}
+
+
+@dataclass(frozen=True)
+class Span:
+    """One slow_record call: which occurrence, and when the call started and ended."""
+
+    scheduled_for: datetime
+    started_at: datetime
+    finished_at: datetime
+    pid: int
+
+
+def recorded_spans(url: str, scheduled_job_id: str) -> list[Span]:
+    """Every slow_record call for one schedule, by start."""
+    with engine_for(url).connect() as connection:
+        rows = connection.execute(
+            text(f"SELECT scheduled_for, started_at, finished_at, pid FROM {TABLE} "
+                 "WHERE scheduled_job_id = :sid AND started_at IS NOT NULL"),
+            {"sid": scheduled_job_id},
+        ).all()
+    spans = [Span(datetime.fromisoformat(when), datetime.fromisoformat(start), datetime.fromisoformat(end), int(pid))
+             for when, start, end, pid in rows]
+    return sorted(spans, key=lambda span: (span.started_at, span.scheduled_for))
+
+
+def max_concurrency(spans: list[Span]) -> int:
+    """The largest number of spans going on at one instant (one ending as another starts: not overlapping)."""
+    edges = sorted([(span.started_at, 1) for span in spans] + [(span.finished_at, -1) for span in spans],
+                   key=lambda edge: (edge[0], edge[1]))
+    going = peak = 0
+    for _when, step in edges:
+        going += step
+        peak = max(peak, going)
+    return peak
 
 
 def recorded(url: str, scheduled_job_id: str) -> list[tuple[datetime, int]]:
