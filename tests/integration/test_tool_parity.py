@@ -420,7 +420,7 @@ def lifecycle(caller: Caller, target: int) -> list[tuple[str, dict[str, Any]]]:
     return [(tool, normalise(answer, labels)) for tool, answer in answers]
 
 
-STORED_START = "2031-03-27T23:00:00Z"  # FIXED_START as read back from the database
+STORED_START = "2031-03-27T23:00:00Z"  # FIXED_START as every answer shows it: in UTC, as stored
 
 
 def weekday_schedule(workflow_id: int, **overrides: Any) -> dict[str, Any]:
@@ -428,7 +428,7 @@ def weekday_schedule(workflow_id: int, **overrides: Any) -> dict[str, Any]:
     return {
         "id": "<weekday>", "name": "weekday", "description": "", "workflow_id": workflow_id,
         "trigger_node_id": None, "schedule_type": "cron", "cron_expression": "0 9 * * 1-5",
-        "interval_seconds": None, "run_at": None, "timezone": "Europe/Berlin", "start_at": FIXED_START,
+        "interval_seconds": None, "run_at": None, "timezone": "Europe/Berlin", "start_at": STORED_START,
         "end_at": None, "max_runs": None, "trigger_payload": None, "catchup_policy": "latest",
         "catchup_window_seconds": None, "overlap_policy": "skip", "jitter_seconds": 0,
         "pause_after_failures": None,
@@ -453,9 +453,9 @@ def nightly_schedule(workflow_id: int, **overrides: Any) -> dict[str, Any]:
 
 def expected_lifecycle(workflow_id: int) -> list[tuple[str, dict[str, Any]]]:
     """What :func:`lifecycle` must answer, normalised, on every path."""
-    paused = weekday_schedule(workflow_id, start_at=STORED_START, status="paused", paused_reason="holiday",
+    paused = weekday_schedule(workflow_id, status="paused", paused_reason="holiday",
                               paused_at="<time>", next_run_at=None, next_runs=[])
-    nightly = nightly_schedule(workflow_id, start_at=STORED_START)
+    nightly = nightly_schedule(workflow_id)
 
     def page(*items: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "result": {"items": list(items), "total": len(items), "limit": 50, "offset": 0}}
@@ -467,7 +467,7 @@ def expected_lifecycle(workflow_id: int) -> list[tuple[str, dict[str, Any]]]:
         ("schedule_pause", {"ok": True, "result": paused}),
         ("schedule_list", page(paused)),
         ("schedule_list", page(nightly)),
-        ("schedule_resume", {"ok": True, "result": weekday_schedule(workflow_id, start_at=STORED_START)}),
+        ("schedule_resume", {"ok": True, "result": weekday_schedule(workflow_id)}),
         ("schedule_stop", {"ok": True, "result": {"deleted": True, "id": "<weekday>", "name": "weekday"}}),
         ("schedule_stop", refusal("ScheduleNotFound", "not_found", "id", "schedule <weekday> not found",
                                   NOT_FOUND_HINT)),

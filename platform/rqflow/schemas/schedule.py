@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from rqflow.schemas.common import LongText, Name, StrictInput
+from rqflow.schemas.common import Instant, LongText, Name, StrictInput
 
 ScheduleType = Literal["cron", "interval", "once"]
 ScheduleStatus = Literal["active", "paused", "stopped"]
@@ -33,10 +33,10 @@ class ScheduleFields(StrictInput):
     schedule_type: ScheduleType
     cron_expression: str | None = Field(default=None, max_length=100)
     interval_seconds: int | None = Field(default=None, ge=1, le=10 * 365 * 86400)
-    run_at: AwareDatetime | None = None
+    run_at: Instant | None = None
     timezone: str = Field(default="UTC", max_length=64)
-    start_at: AwareDatetime | None = None
-    end_at: AwareDatetime | None = None
+    start_at: Instant | None = None
+    end_at: Instant | None = None
 
 
 class ScheduleCreate(ScheduleFields):
@@ -58,7 +58,7 @@ class ScheduleCreate(ScheduleFields):
 class SchedulePreviewRequest(ScheduleFields):
     """Body of ``POST /api/v1/schedules/preview``: a cadence, where to start, and how many to show."""
 
-    after: AwareDatetime | None = Field(default=None, description="Count from this instant; default: now.")
+    after: Instant | None = Field(default=None, description="Count from this instant; default: now.")
     # Enough for a year of daily runs; a cap keeps one request from computing without end.
     count: int = Field(default=10, ge=1, le=1000)
 
@@ -78,10 +78,10 @@ class ScheduleUpdate(StrictInput):
     schedule_type: ScheduleType | None = None
     cron_expression: str | None = Field(default=None, max_length=100)
     interval_seconds: int | None = Field(default=None, ge=1, le=10 * 365 * 86400)
-    run_at: AwareDatetime | None = None
+    run_at: Instant | None = None
     timezone: str | None = Field(default=None, max_length=64)
-    start_at: AwareDatetime | None = None
-    end_at: AwareDatetime | None = None
+    start_at: Instant | None = None
+    end_at: Instant | None = None
     max_runs: int | None = Field(default=None, ge=1)
     trigger_node_id: int | None = None
     trigger_payload: dict[str, Any] | None = None
@@ -156,14 +156,14 @@ class PauseRequest(StrictInput):
     """Optional body of ``POST /api/v1/schedules/{id}/pause``."""
 
     reason: str = Field(default="", max_length=1000, description="Why; shown as paused_reason.")
-    until: AwareDatetime | None = Field(default=None, description="Resume by itself at this instant.")
+    until: Instant | None = Field(default=None, description="Resume by itself at this instant.")
 
 
 class BackfillRequest(StrictInput):
     """Body of ``POST /api/v1/schedules/{id}/backfill``: a past range whose occurrences to run."""
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
 
 class BackfillPublic(BaseModel):

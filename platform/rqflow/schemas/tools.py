@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field, field_validator
+from pydantic import Field, field_validator
 
-from rqflow.schemas.common import StrictInput
+from rqflow.schemas.common import Instant, StrictInput
 from rqflow.schemas.schedule import CatchupPolicy, OverlapPolicy, ScheduleCreate, ScheduleStatus, ScheduleType
 
 ScheduleId = Field(min_length=1, max_length=36, description="The schedule's id, as schedule_list or schedule_create gave it.")
@@ -32,13 +32,13 @@ class ScheduleCreateInput(ToolInput):
     cron_expression: str | None = Field(default=None, max_length=100, description=(
         "Five fields: minute hour day-of-month month day-of-week, e.g. '0 9 * * 1-5' (09:00 on weekdays)."))
     interval_seconds: int | None = Field(default=None, ge=1, description="Seconds between occurrences.")
-    run_at: AwareDatetime | None = Field(default=None, description=(
+    run_at: Instant | None = Field(default=None, description=(
         "For once: ISO 8601 with an offset, e.g. '2030-01-01T09:00:00+01:00'."))
     timezone: str | None = Field(default=None, max_length=64, description=(
         "IANA zone the cron expression is read in, e.g. 'Europe/Berlin'; null means UTC."))
     description: str | None = Field(default=None, max_length=10_000, description="What the schedule is for.")
-    start_at: AwareDatetime | None = Field(default=None, description="No occurrence before this instant.")
-    end_at: AwareDatetime | None = Field(default=None, description="No occurrence after this instant.")
+    start_at: Instant | None = Field(default=None, description="No occurrence before this instant.")
+    end_at: Instant | None = Field(default=None, description="No occurrence after this instant.")
     max_runs: int | None = Field(default=None, ge=1, description="Stop after this many runs.")
     trigger_node_id: int | None = Field(default=None, description="Start only this trigger node of the workflow.")
     trigger_payload: str | None = Field(default=None, max_length=100_000, description=(
@@ -73,7 +73,7 @@ class SchedulePauseInput(ToolInput):
 
     schedule_id: str = ScheduleId
     reason: str | None = Field(default=None, max_length=1000, description="Why, shown on the schedule.")
-    until: AwareDatetime | None = Field(default=None, description="Resume by itself at this instant (ISO 8601).")
+    until: Instant | None = Field(default=None, description="Resume by itself at this instant (ISO 8601).")
 
 
 class ScheduleResumeInput(ToolInput):
