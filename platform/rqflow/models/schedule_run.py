@@ -18,7 +18,6 @@ from rqflow.models.base import Base, UTCDateTime, utcnow
 # waiting: its turn has not come (overlap buffer, catch-up or backfill queue);
 # enqueued: handed to an RQ worker; enqueued and running rows hold the schedule's slot.
 RUN_STATUSES = ("waiting", "enqueued", "running", "succeeded", "failed", "skipped", "missed")
-FINAL_RUN_STATUSES = ("succeeded", "failed", "skipped", "missed")
 TRIGGER_KINDS = ("schedule", "manual", "backfill")
 
 

@@ -8,7 +8,7 @@ are not allowed there, so ``trigger_payload`` travels as a JSON text.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, field_validator
 
@@ -97,21 +97,8 @@ class ScheduleListInput(ToolInput):
     offset: int | None = Field(default=None, ge=0, description="Skip this many (for paging).")
 
 
-class ToolErrorBody(StrictInput):
-    """A refused tool call, shaped so an agent can correct itself."""
-
-    type: str
-    kind: Literal["invalid_input", "not_found", "conflict"]
-    field: str | None
-    message: str
-    hint: str
-
-
 def _loads(value: str) -> Any:
     try:
         return json.loads(value)
     except ValueError as exc:
         raise ValueError(f"trigger_payload is not valid JSON: {exc}") from None
-
-
-ToolName = Literal["schedule_create", "schedule_pause", "schedule_resume", "schedule_stop", "schedule_list"]
