@@ -9,7 +9,7 @@ REDIS_PORT ?= 6379
 export RQFLOW_DATABASE_URL ?= sqlite:///$(CURDIR)/rqflow.db
 export RQFLOW_REDIS_URL ?= redis://127.0.0.1:$(REDIS_PORT)/0
 
-.PHONY: install run test test-unit lint bench clean
+.PHONY: install run test test-unit chaos lint bench clean
 
 $(BIN)/rqflow: pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,17 @@ test: install ## Run the whole suite (unit, integration against real Redis and P
 
 test-unit: install ## Only the fast unit tests.
 	$(BIN)/python -m pytest -q tests/unit
+
+# The long variant of the fault scenarios (tests/e2e/faults; `make test` runs the short one).
+CHAOS_KILLS ?= 50
+CHAOS_LOG ?= $(CURDIR)/.run/reliability.jsonl
+
+chaos: install ## Fault scenarios, long variant: 50+ scheduler SIGKILLs, freezes, worker kills, Redis loss; figures to $(CHAOS_LOG).
+	mkdir -p $(dir $(CHAOS_LOG))
+	rm -f $(CHAOS_LOG)
+	RQFLOW_CHAOS_KILLS=$(CHAOS_KILLS) RQFLOW_CHAOS_LONG=1 RQFLOW_RELIABILITY_LOG=$(CHAOS_LOG) \
+		$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/e2e/faults
+	@echo "figures of this run: $(CHAOS_LOG) (one JSON line per scenario and database)"
 
 bench: install ## Print benchmark figures (rqflow beside bare rq-scheduler); asserts nothing.
 	PYTHONPATH=platform:. $(BIN)/python bench/startup_sync.py --count 10000 --database sqlite

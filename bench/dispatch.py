@@ -52,7 +52,9 @@ def arm_peer(redis: Redis, count: int) -> None:
 
 def tick_rqflow(redis: Redis, workdir: Path) -> None:
     settings = Settings(database_url=f"sqlite:///{workdir / 'unused.db'}", queue=QUEUE)
-    RqflowScheduler(connection=redis, settings=settings).enqueue_jobs()
+    scheduler = RqflowScheduler(connection=redis, settings=settings)
+    scheduler.lease.hold()  # only the lease holder moves timers
+    scheduler.enqueue_jobs()
 
 
 def tick_peer(redis: Redis, workdir: Path) -> None:

@@ -53,11 +53,14 @@ def worker(
 
     from rqflow.components import load_components
     from rqflow.jobs.connection import get_queue, get_redis
+    from rqflow.jobs.failures import horse_killed
 
     _settings()
     load_components()
     worker_class = SimpleWorker if simple else Worker
-    worker_class([get_queue()], connection=get_redis()).work(burst=burst, with_scheduler=False)
+    # A killed job process fails its ledger row at once instead of leaving it running.
+    worker = worker_class([get_queue()], connection=get_redis(), work_horse_killed_handler=horse_killed)
+    worker.work(burst=burst, with_scheduler=False)
 
 
 @app.command()

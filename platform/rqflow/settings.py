@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     # Sent as a bearer token, only to llm_base_url; a SecretStr so it never shows in logs or reprs.
     llm_api_key: SecretStr = SecretStr("")
     log_level: str = "INFO"
+    # The API answers 503 once a request has waited this long for the database (SQLite's write lock, a
+    # PostgreSQL connection, statement or row lock), instead of hanging for as long as an outage lasts.
+    api_database_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    # Workers and the scheduler wait this long for SQLite's write lock, riding out a long transaction elsewhere.
+    sqlite_busy_timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+    # Workers and the scheduler keep reconnecting to a PostgreSQL that went away for this long (0: fail at once).
+    database_reconnect_seconds: Annotated[float, Field(ge=0)] = 60.0
+    # The API answers 413 to a request body larger than this; 1 MiB holds a 200-node workflow many times over.
+    max_request_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
 
     @field_validator("database_url")
     @classmethod

@@ -71,14 +71,15 @@ def rqflow_command() -> str:
     return found
 
 
-def workflow_body(name: str = "e2e", target: str = SIDE_EFFECT_CALLABLE) -> dict[str, Any]:
-    """A workflow whose trigger feeds a python_call (``target``) writing one side-effect row per run."""
+def workflow_body(name: str = "e2e", target: str = SIDE_EFFECT_CALLABLE,
+                  kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A workflow whose trigger feeds a python_call (``target``, called with ``kwargs``) writing one side-effect row."""
     return {
         "name": name,
         "nodes": [
             {"key": "trigger", "component_type": "trigger_schedule", "config": {}},
             {"key": "effect", "component_type": "python_call",
-             "config": {"callable": target, "kwargs": {"source": "e2e"}}},
+             "config": {"callable": target, "kwargs": kwargs if kwargs is not None else {"source": "e2e"}}},
         ],
         "edges": [{"source": "trigger", "target": "effect"}],
     }
@@ -153,21 +154,24 @@ class Stack:
 
     # -- processes ------------------------------------------------------------------------------
 
-    def start(self, name: str, *args: str) -> Proc:
-        """Start ``rqflow <args>`` from the repository root, output to ``logs/<name>-<n>.log``."""
+    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> Proc:
+        """Start ``rqflow <args>`` from the repository root, output to ``logs/<name>-<n>.log``.
+
+        ``env`` adds to (or overrides) the stack's environment for this process only.
+        """
         number = sum(1 for p in self.procs if p.name.rpartition("-")[0] == name) + 1
         log_path = self.log_dir / f"{name}-{number}.log"
         log_file = log_path.open("wb")
         process = subprocess.Popen(
-            [rqflow_command(), *args], cwd=REPO_ROOT, env=self.env, stdout=log_file, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            [rqflow_command(), *args], cwd=REPO_ROOT, env={**self.env, **(env or {})}, stdout=log_file,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
         proc = Proc(name=f"{name}-{number}", process=process, log_path=log_path, log_file=log_file)
         self.procs.append(proc)
         return proc
 
-    def start_scheduler(self) -> Proc:
-        return self.start("scheduler", "scheduler")
+    def start_scheduler(self, env: dict[str, str] | None = None) -> Proc:
+        return self.start("scheduler", "scheduler", env=env)
 
     def start_worker(self) -> Proc:
         return self.start("worker", "worker")
@@ -255,17 +259,18 @@ class Stack:
         return self.user_id
 
     def create_interval_schedule(self, seconds: int, *, target: str = SIDE_EFFECT_CALLABLE,
-                                 **fields: Any) -> Schedule:
+                                 target_kwargs: dict[str, Any] | None = None, **fields: Any) -> Schedule:
         """A workflow (trigger -> side effect) and an interval schedule on it, created now.
 
-        ``target`` is the workflow's python_call; ``fields`` go into :class:`ScheduleCreate`
-        as they are (``catchup_policy="all"``, ``overlap_policy="buffer_one"``, ...).
+        ``target`` is the workflow's python_call (called with ``target_kwargs``, e.g. ``{"seconds": 2}``
+        for ``slow_record``); ``fields`` go into :class:`ScheduleCreate` as they are
+        (``catchup_policy="all"``, ``overlap_policy="buffer_one"``, ...).
         """
         with session_scope(self.database_url) as db:
             owner = db.get(UserProfile, self.user())
             assert owner is not None
-            workflow = create_workflow(db=db, owner=owner,
-                                       data=WorkflowCreate.model_validate(workflow_body(target=target)))
+            body = workflow_body(target=target, kwargs=target_kwargs)
+            workflow = create_workflow(db=db, owner=owner, data=WorkflowCreate.model_validate(body))
             db.flush()
             data = ScheduleCreate.model_validate({
                 "name": f"every-{seconds}s", "workflow_id": workflow.id,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 import rqflow
-from rqflow.api.errors import install_error_handlers
+from rqflow.api.body_limit import BodySizeLimit
+from rqflow.api.errors import ERROR_RESPONSES, install_error_handlers
+from rqflow.api.paths import RefuseControlCharacters
 from rqflow.api.routes import components, health, schedules, tools, workflows
 from rqflow.components import load_components
 from rqflow.settings import Settings, get_settings
@@ -14,17 +16,17 @@ from rqflow.settings import Settings, get_settings
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
     load_components()
+    settings = settings or get_settings()
     app = FastAPI(
         title="rqflow",
         version=rqflow.__version__,
         description="Workflows on schedules, over RQ. Authenticate with `Authorization: Bearer <token>`.",
     )
-    app.state.settings = settings or get_settings()
+    app.state.settings = settings
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(RefuseControlCharacters)
     install_error_handlers(app)
     app.include_router(health.router)
-    app.include_router(schedules.router)
-    app.include_router(workflows.router)
-    app.include_router(workflows.runs_router)
-    app.include_router(components.router)
-    app.include_router(tools.router)
+    for router in (schedules.router, workflows.router, workflows.runs_router, components.router, tools.router):
+        app.include_router(router, responses=ERROR_RESPONSES)
     return app

@@ -21,12 +21,18 @@ _bearer = HTTPBearer(auto_error=False, description="An API token from `rqflow us
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back if it raises."""
-    with session_scope(request.app.state.settings.database_url) as session:
+    """One transaction per request: committed when the route returns, rolled back if it raises.
+
+    The session is interactive: a locked or unreachable database fails it within
+    ``api_database_timeout_seconds``, and the API answers 503.
+    """
+    with session_scope(request.app.state.settings.database_url, interactive=True) as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_db)]
+# scope="function": the commit happens before the response is sent, so a commit that fails
+# answers 503 instead of a 2xx for a write that was rolled back.
+SessionDep = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def get_current_user(

@@ -1,4 +1,4 @@
-"""A router whose paths answer with and without a trailing slash, without a redirect.
+"""Routes of the API: a router whose paths answer with and without a trailing slash, and its route class.
 
 FastAPI's default answers the other form with a 307, which ``curl -X POST``
 without ``-L`` and many HTTP clients do not follow for a POST.
@@ -6,13 +6,33 @@ without ``-L`` and many HTTP clients do not follow for a POST.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+
+from rqflow.api.json_body import SafeJsonRequest
+
+
+class RqflowRoute(APIRoute):
+    """A route that reads its body with :class:`SafeJsonRequest` (``include_router`` keeps its handler)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def safe_handler(request: Request) -> Response:
+            return await handler(SafeJsonRequest(request.scope, request.receive))
+
+        return safe_handler
 
 
 class SlashTolerantRouter(APIRouter):
-    """Registers every route at ``/path`` and, hidden from the docs, at ``/path/``."""
+    """Registers every route at ``/path`` and, hidden from the docs, at ``/path/``, as :class:`RqflowRoute`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("route_class", RqflowRoute)
+        super().__init__(**kwargs)
 
     def add_api_route(self, path: str, endpoint: Any, **kwargs: Any) -> None:
         base = path.rstrip("/")

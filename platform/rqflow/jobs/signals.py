@@ -9,6 +9,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from rqflow.jobs.connection import WAKE_CHANNEL, get_queue
+from rqflow.jobs.failures import on_failure
 from rqflow.jobs.ids import run_job_id
 from rqflow.settings import get_settings
 
@@ -37,4 +38,5 @@ class RedisSignals:
             job_id=run_job_id(schedule_id, run_id),
             job_timeout=settings.job_timeout_seconds,
             result_ttl=settings.job_result_ttl_seconds,
+            on_failure=on_failure(),  # a run whose process dies is failed at once, not left running
         )

@@ -34,6 +34,7 @@ def execute_scheduled_trigger(scheduled_job_id: str, scheduled_for: str) -> dict
     rq_job = get_current_job()
     signals = RedisSignals(get_redis())
     with session_scope() as db:
+        db.connection()  # wait for the database (its write lock, a reconnect) before reading the clock
         claim = claim_occurrence(
             db=db, schedule_id=scheduled_job_id, scheduled_for=when,
             rq_job_id=rq_job.id if rq_job else None,
@@ -54,6 +55,7 @@ def execute_run(run_id: int) -> dict[str, Any]:
     """Run a ledger row handed to the queue (run now, catch-up, backfill, a buffered occurrence), once."""
     signals = RedisSignals(get_redis())
     with session_scope() as db:
+        db.connection()  # wait for the database before reading the clock
         started = claim_run(db=db, run_id=run_id, now=utcnow(), signals=signals)
     if started is None:
         return {"claimed": False}
@@ -91,6 +93,7 @@ def _run_started(started: StartedRun, signals: RedisSignals) -> dict[str, Any]:
         log.exception("schedule %s occurrence %s failed", started.schedule_id, started.scheduled_for)
         error = f"{type(exc).__name__}: {exc}"
     with session_scope() as db:
+        db.connection()  # wait for the database before reading the clock
         finish_run(db=db, run_id=started.run_id, error=error, reason=reason, now=utcnow(), signals=signals)
     return {"claimed": True, "workflow_runs": workflow_runs, "error": error}
 

@@ -4,7 +4,9 @@ A Redis key holding a random token, set with NX and a TTL, renewed only by its
 holder (compare-and-expire in Lua). Unlike rq-scheduler's lock, which is taken
 per tick and deleted unconditionally, the lease is renewed while its holder
 works and never released by anyone else. A frozen holder loses it after
-``ttl`` and, on waking, finds its renewal refused and steps down. The ledger
+``ttl`` and, on waking, finds its renewal refused and steps down. The leader's
+writes that enqueue are fenced by the lease (:meth:`Lease.fence`): a holder frozen
+in the middle of a tick, woken after another took over, moves nothing. The ledger
 still makes any overlap harmless; the lease keeps it rare.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import uuid
 
 from redis import Redis
+from redis.client import Pipeline
 
 from rqflow.scheduler.timers import as_text
 
@@ -49,6 +52,13 @@ class Lease:
         if self._renew(keys=[self.key], args=[self.token, self.ttl_ms]):
             return True
         return bool(self.connection.set(self.key, self.token, nx=True, px=self.ttl_ms))
+
+    def fence(self, pipe: Pipeline) -> bool:
+        """WATCH the lease on ``pipe``; True if it is ours, and then a transaction ``pipe`` goes on to
+        execute fails with ``WatchError`` if the lease changes hands before it runs."""
+        pipe.watch(self.key)
+        value = pipe.get(self.key)
+        return value is not None and as_text(value) == self.token
 
     def release(self) -> None:
         """Give the lease up, only if it is still ours."""

@@ -13,7 +13,11 @@ What it changes from rq-scheduler, and why (see RQ-NOTES.md):
 - **Upkeep rides on the reconcile pass**: overdue schedules get their catch-up
   (missed-run detection), runs of lost workers are failed, runs whose queued job
   Redis lost are queued again, and schedules paused ``until`` an instant resume
-  at that instant (the loop wakes for it).
+  at that instant (the loop wakes for it). It also runs RQ's cleanup of abandoned
+  jobs (a dead worker's), whose failure callbacks fail their runs
+  (:mod:`rqflow.jobs.failures`); RQ's own workers do that only every ten minutes.
+- **The tick is fenced by the lease**: a scheduler frozen mid-tick and woken after
+  another took over moves nothing (:meth:`~rqflow.scheduler.lease.Lease.fence`).
 
 The scheduler only moves timers to the queue; whether an occurrence runs is
 decided by the worker's claim in the database.
@@ -25,21 +29,21 @@ import logging
 import signal
 import time
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
 from redis import Redis
 from redis.client import PubSub
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, WatchError
 from rq.job import Job
 from rq_scheduler import Scheduler
 from sqlalchemy.exc import SQLAlchemyError
 
 from rqflow.db import get_sessionmaker
 from rqflow.jobs.connection import WAKE_CHANNEL
+from rqflow.jobs.failures import sweep_abandoned
 from rqflow.jobs.signals import RedisSignals
-from rqflow.models import utcnow
 from rqflow.scheduler.lease import Lease
 from rqflow.scheduler.sync import reconcile, requeue_lost, sync_schedule
 from rqflow.scheduler.timers import SCHEDULED_SET, TimerOptions
@@ -69,13 +73,23 @@ class RqflowScheduler(Scheduler):
         self.changed: set[str] = set()
         self.stopping = False
 
+    # -- the clock ---------------------------------------------------------------------------
+
+    def _clock(self) -> float:
+        """Seconds since the epoch by Redis's clock: the one the timers are scored against, shared by every scheduler."""
+        seconds, micros = self.connection.time()
+        return float(seconds) + micros / 1_000_000
+
+    def _utcnow(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
     # -- the tick ---------------------------------------------------------------------------
 
     def enqueue_jobs(self) -> list[Job]:
         """Move every due timer to its queue, a batch at a time, in one pipeline per batch."""
         moved: list[Job] = []
         while True:
-            batch = self._enqueue_due_batch(int(time.time()))
+            batch = self._enqueue_due_batch(int(self._clock()))
             moved.extend(batch)
             if len(batch) < TICK_BATCH:
                 return moved
@@ -90,12 +104,21 @@ class RqflowScheduler(Scheduler):
             if job is not None and _is_recurring(job):
                 super().enqueue_job(job)
         with self.connection.pipeline() as pipe:
+            # Fenced by the lease: a scheduler frozen after fetching these ids, woken after another
+            # took over (and moved them), must not move them a second time.
+            if not self.lease.fence(pipe):
+                return []
+            pipe.multi()
             for origin, group in _by_origin(ours).items():
                 queue = self.queue_class(origin, connection=self.connection, job_class=self.job_class)
                 for job in group:
                     queue.enqueue_job(job, pipeline=pipe)
             pipe.zrem(SCHEDULED_SET, *ids)
-            pipe.execute()
+            try:
+                pipe.execute()
+            except WatchError:
+                log.warning("scheduler %s lost the lease during a tick; moved nothing", self.name)
+                return []
         return ours
 
     # -- keeping Redis in step with the database -------------------------------------------------
@@ -103,7 +126,7 @@ class RqflowScheduler(Scheduler):
     def reconcile(self) -> None:
         """Upkeep first (it moves schedules on), then compare every active schedule with the timers in Redis."""
         started = time.monotonic()
-        now = utcnow()
+        now = self._utcnow()
         with self.sessionmaker() as db:
             resumed = upkeep.resume_due(db, now=now, signals=self.signals)
             caught_up = upkeep.catch_up_overdue(db, now=now, signals=self.signals)
@@ -112,12 +135,14 @@ class RqflowScheduler(Scheduler):
             requeued = requeue_lost(self.connection, upkeep.queued_runs(db, now=now), self.signals)
             report = reconcile(db, self.connection, self.options)
             self.next_resume = upkeep.next_auto_resume(db)
+        abandoned = sweep_abandoned(self.connection, self.settings.queue)
         self.last_reconcile = time.monotonic()
         log.info(
             "reconciled %d active schedules in %.3f s: armed %d, cancelled %d, in flight %d; "
-            "resumed %d, caught up %d overdue, failed %d lost runs, started %d waiting, re-queued %d",
+            "resumed %d, caught up %d overdue, failed %d lost runs, started %d waiting, re-queued %d, "
+            "abandoned jobs %d",
             report.active, self.last_reconcile - started, report.armed, report.cancelled, report.in_flight,
-            resumed, caught_up, lost, handed, requeued,
+            resumed, caught_up, lost, handed, requeued, abandoned,
         )
         self.changed.clear()  # the full pass covered them
 
@@ -132,7 +157,7 @@ class RqflowScheduler(Scheduler):
     def resume_due(self) -> None:
         """Resume the schedules whose pause has run out (their timers follow through the wake channel)."""
         with self.sessionmaker() as db:
-            resumed = upkeep.resume_due(db, now=utcnow(), signals=self.signals)
+            resumed = upkeep.resume_due(db, now=self._utcnow(), signals=self.signals)
             self.next_resume = upkeep.next_auto_resume(db)
         log.info("resumed %d schedules whose pause ran out", resumed)
 
@@ -183,7 +208,7 @@ class RqflowScheduler(Scheduler):
             return
         if self.changed:
             self.apply_changes()
-        if self.next_resume is not None and self.next_resume <= utcnow():
+        if self.next_resume is not None and self.next_resume <= self._utcnow():
             self.resume_due()
 
     def _until_next_due(self) -> float:
@@ -191,9 +216,9 @@ class RqflowScheduler(Scheduler):
         first = self.connection.zrange(SCHEDULED_SET, 0, 0, withscores=True)
         wait = self.settings.poll_seconds
         if first:
-            wait = min(wait, max(0.0, first[0][1] - time.time()))
+            wait = min(wait, max(0.0, first[0][1] - self._clock()))
         if self.next_resume is not None:
-            wait = min(wait, max(0.0, (self.next_resume - utcnow()).total_seconds()))
+            wait = min(wait, max(0.0, (self.next_resume - self._utcnow()).total_seconds()))
         return wait
 
     def _wait(self, pubsub: PubSub, timeout: float) -> None:

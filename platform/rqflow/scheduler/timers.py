@@ -19,6 +19,7 @@ from redis import Redis
 from rq.job import Job, JobStatus
 from rq_scheduler import Scheduler
 
+from rqflow.jobs.failures import on_failure
 from rqflow.jobs.ids import FIRE_PREFIX, fire_job_id
 from rqflow.settings import Settings
 
@@ -84,6 +85,7 @@ def _fire_job(connection: Redis, schedule_id: str, when: datetime, options: Time
         result_ttl=options.result_ttl,
         status=JobStatus.SCHEDULED,
         description=f"schedule {schedule_id} at {when.astimezone(UTC).isoformat()}",
+        on_failure=on_failure(),  # a run whose process dies is failed at once, not left running
     )
     job.origin = options.queue_name
     return job

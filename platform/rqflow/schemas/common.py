@@ -5,17 +5,35 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 T = TypeVar("T")
 
+# PostgreSQL text cannot hold NUL while SQLite can: refusing it keeps both databases' answers the same.
+NO_NUL = r"^[^\x00]*$"
+# PostgreSQL INTEGER columns hold at most this; SQLite holds more, so an unbounded number would be
+# stored by one database and refused (a 500) by the other.
+MAX_DB_INT = 2**31 - 1
+# No schedule fires before the epoch; the upper end leaves centuries of room for computing occurrences
+# before Python's datetime ends at year 9999.
+EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(9000, 1, 1, tzinfo=UTC)
+
 # Names are shown in tables and matched by globs: printable, trimmed, bounded.
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=r"^[^\x00]*$")]
-LongText = Annotated[str, StringConstraints(max_length=10_000, pattern=r"^[^\x00]*$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=NO_NUL)]
+LongText = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
+# The id of a stored row (a workflow, a node) given in a request body.
+RowId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
 
 
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value.isoformat()} is out of range") from None
+    if not EARLIEST_INSTANT <= utc < LATEST_INSTANT:
+        raise ValueError(f"must be from {EARLIEST_INSTANT.date()} and before {LATEST_INSTANT.date()}")
+    return utc
 
 
 # An instant given with any offset, kept in UTC: every answer then shows it the same way, as stored.

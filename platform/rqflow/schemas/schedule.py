@@ -5,17 +5,19 @@ bodies of the pause and backfill actions and of the audit trail."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rqflow.schemas.common import Instant, LongText, Name, StrictInput
+from rqflow.schemas.common import MAX_DB_INT, NO_NUL, Instant, LongText, Name, RowId, StrictInput
 
 ScheduleType = Literal["cron", "interval", "once"]
 ScheduleStatus = Literal["active", "paused", "stopped"]
 CatchupPolicy = Literal["skip", "latest", "all"]
 OverlapPolicy = Literal["skip", "buffer_one", "allow"]
 RunStatus = Literal["waiting", "enqueued", "running", "succeeded", "failed", "skipped", "missed"]
+# Strict: a JSON number, not "60" or true (which lax parsing would take for 60 s and 1 s). Ten years at most.
+IntervalSeconds = Annotated[int, Field(ge=1, le=10 * 365 * 86400, strict=True)]
 
 CATCHUP_HELP = ("What runs of the occurrences missed during downtime or a pause: skip (only the future), "
                 "latest (the most recent once; default) or all (every one, oldest first).")
@@ -32,7 +34,7 @@ class ScheduleFields(StrictInput):
 
     schedule_type: ScheduleType
     cron_expression: str | None = Field(default=None, max_length=100)
-    interval_seconds: int | None = Field(default=None, ge=1, le=10 * 365 * 86400)
+    interval_seconds: IntervalSeconds | None = None
     run_at: Instant | None = None
     timezone: str = Field(default="UTC", max_length=64)
     start_at: Instant | None = None
@@ -44,15 +46,15 @@ class ScheduleCreate(ScheduleFields):
 
     name: Name
     description: LongText = ""
-    workflow_id: int
-    trigger_node_id: int | None = None
-    max_runs: int | None = Field(default=None, ge=1)
+    workflow_id: RowId
+    trigger_node_id: RowId | None = None
+    max_runs: int | None = Field(default=None, ge=1, le=MAX_DB_INT)
     trigger_payload: dict[str, Any] | None = None
     catchup_policy: CatchupPolicy = Field(default="latest", description=CATCHUP_HELP)
-    catchup_window_seconds: int | None = Field(default=None, ge=1, description=WINDOW_HELP)
+    catchup_window_seconds: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=WINDOW_HELP)
     overlap_policy: OverlapPolicy = Field(default="skip", description=OVERLAP_HELP)
     jitter_seconds: int = Field(default=0, ge=0, le=86400, description=JITTER_HELP)
-    pause_after_failures: int | None = Field(default=None, ge=1, description=FAILURES_HELP)
+    pause_after_failures: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=FAILURES_HELP)
 
 
 class SchedulePreviewRequest(ScheduleFields):
@@ -77,19 +79,19 @@ class ScheduleUpdate(StrictInput):
     description: LongText | None = None
     schedule_type: ScheduleType | None = None
     cron_expression: str | None = Field(default=None, max_length=100)
-    interval_seconds: int | None = Field(default=None, ge=1, le=10 * 365 * 86400)
+    interval_seconds: IntervalSeconds | None = None
     run_at: Instant | None = None
     timezone: str | None = Field(default=None, max_length=64)
     start_at: Instant | None = None
     end_at: Instant | None = None
-    max_runs: int | None = Field(default=None, ge=1)
-    trigger_node_id: int | None = None
+    max_runs: int | None = Field(default=None, ge=1, le=MAX_DB_INT)
+    trigger_node_id: RowId | None = None
     trigger_payload: dict[str, Any] | None = None
     catchup_policy: CatchupPolicy | None = Field(default=None, description=CATCHUP_HELP)
-    catchup_window_seconds: int | None = Field(default=None, ge=1, description=WINDOW_HELP)
+    catchup_window_seconds: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=WINDOW_HELP)
     overlap_policy: OverlapPolicy | None = Field(default=None, description=OVERLAP_HELP)
     jitter_seconds: int | None = Field(default=None, ge=0, le=86400, description=JITTER_HELP)
-    pause_after_failures: int | None = Field(default=None, ge=1, description=FAILURES_HELP)
+    pause_after_failures: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=FAILURES_HELP)
 
 
 class SchedulePublic(BaseModel):
@@ -155,7 +157,8 @@ class RunPublic(BaseModel):
 class PauseRequest(StrictInput):
     """Optional body of ``POST /api/v1/schedules/{id}/pause``."""
 
-    reason: str = Field(default="", max_length=1000, description="Why; shown as paused_reason.")
+    reason: str = Field(default="", max_length=1000, pattern=NO_NUL,
+                        description="Why; shown as paused_reason.")
     until: Instant | None = Field(default=None, description="Resume by itself at this instant.")
 
 

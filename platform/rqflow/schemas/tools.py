@@ -7,15 +7,23 @@ are not allowed there, so ``trigger_payload`` travels as a JSON text.
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
-from rqflow.schemas.common import Instant, StrictInput
-from rqflow.schemas.schedule import CatchupPolicy, OverlapPolicy, ScheduleCreate, ScheduleStatus, ScheduleType
+from rqflow.schemas.common import MAX_DB_INT, NO_NUL, Instant, RowId, StrictInput
+from rqflow.schemas.json_values import UnsafeJson, loads_safe
+from rqflow.schemas.schedule import (
+    CatchupPolicy,
+    IntervalSeconds,
+    OverlapPolicy,
+    ScheduleCreate,
+    ScheduleStatus,
+    ScheduleType,
+)
 
-ScheduleId = Field(min_length=1, max_length=36, description="The schedule's id, as schedule_list or schedule_create gave it.")
+ScheduleId = Field(min_length=1, max_length=36, pattern=NO_NUL,
+                   description="The schedule's id, as schedule_list or schedule_create gave it.")
 
 
 class ToolInput(StrictInput):
@@ -25,32 +33,36 @@ class ToolInput(StrictInput):
 class ScheduleCreateInput(ToolInput):
     """Create an active schedule that starts one of your workflows; answers the stored schedule."""
 
-    name: str = Field(min_length=1, max_length=255, description="A short name, e.g. 'weekday-report'.")
-    workflow_id: int = Field(description="The id of one of your workflows, started at each occurrence.")
+    name: str = Field(min_length=1, max_length=255, pattern=NO_NUL,
+                      description="A short name, e.g. 'weekday-report'.")
+    workflow_id: RowId = Field(description="The id of one of your workflows, started at each occurrence.")
     schedule_type: ScheduleType = Field(description="cron (cron_expression), interval (interval_seconds) "
                                         "or once (run_at).")
     cron_expression: str | None = Field(default=None, max_length=100, description=(
         "Five fields: minute hour day-of-month month day-of-week, e.g. '0 9 * * 1-5' (09:00 on weekdays)."))
-    interval_seconds: int | None = Field(default=None, ge=1, description="Seconds between occurrences.")
+    interval_seconds: IntervalSeconds | None = Field(default=None, description="Seconds between occurrences.")
     run_at: Instant | None = Field(default=None, description=(
         "For once: ISO 8601 with an offset, e.g. '2030-01-01T09:00:00+01:00'."))
     timezone: str | None = Field(default=None, max_length=64, description=(
         "IANA zone the cron expression is read in, e.g. 'Europe/Berlin'; null means UTC."))
-    description: str | None = Field(default=None, max_length=10_000, description="What the schedule is for.")
+    description: str | None = Field(default=None, max_length=10_000, pattern=NO_NUL,
+                                    description="What the schedule is for.")
     start_at: Instant | None = Field(default=None, description="No occurrence before this instant.")
     end_at: Instant | None = Field(default=None, description="No occurrence after this instant.")
-    max_runs: int | None = Field(default=None, ge=1, description="Stop after this many runs.")
-    trigger_node_id: int | None = Field(default=None, description="Start only this trigger node of the workflow.")
+    max_runs: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description="Stop after this many runs.")
+    trigger_node_id: RowId | None = Field(default=None,
+                                          description="Start only this trigger node of the workflow.")
     trigger_payload: str | None = Field(default=None, max_length=100_000, description=(
         "A JSON object given to the workflow as event.payload, e.g. '{\"report\": \"sales\"}'."))
     catchup_policy: CatchupPolicy | None = Field(default=None, description=(
         "Missed occurrences after downtime or a pause: skip, latest (null means latest) or all."))
-    catchup_window_seconds: int | None = Field(default=None, ge=1, description="Never run misses older than this.")
+    catchup_window_seconds: int | None = Field(default=None, ge=1, le=MAX_DB_INT,
+                                               description="Never run misses older than this.")
     overlap_policy: OverlapPolicy | None = Field(default=None, description=(
         "An occurrence due while the previous run goes: skip (null means skip), buffer_one or allow."))
     jitter_seconds: int | None = Field(default=None, ge=0, le=86400, description=(
         "Spread load: delay each occurrence by up to this many seconds."))
-    pause_after_failures: int | None = Field(default=None, ge=1, description=(
+    pause_after_failures: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=(
         "Pause after this many consecutive failed runs."))
 
     @field_validator("trigger_payload")
@@ -64,7 +76,7 @@ class ScheduleCreateInput(ToolInput):
         """The REST body this input stands for: nulls become the defaults."""
         given = {name: value for name, value in self.model_dump().items() if value is not None}
         if "trigger_payload" in given:
-            given["trigger_payload"] = json.loads(given["trigger_payload"])
+            given["trigger_payload"] = loads_safe(given["trigger_payload"])
         return ScheduleCreate.model_validate(given)
 
 
@@ -72,7 +84,8 @@ class SchedulePauseInput(ToolInput):
     """Pause a schedule (nothing fires until it is resumed); idempotent."""
 
     schedule_id: str = ScheduleId
-    reason: str | None = Field(default=None, max_length=1000, description="Why, shown on the schedule.")
+    reason: str | None = Field(default=None, max_length=1000, pattern=NO_NUL,
+                               description="Why, shown on the schedule.")
     until: Instant | None = Field(default=None, description="Resume by itself at this instant (ISO 8601).")
 
 
@@ -92,13 +105,34 @@ class ScheduleListInput(ToolInput):
     """List your schedules, oldest first, with their cadence in words and next runs."""
 
     status: ScheduleStatus | None = Field(default=None, description="Only active, paused or stopped ones.")
-    name: str | None = Field(default=None, max_length=255, description="Only names containing this text.")
+    name: str | None = Field(default=None, max_length=255, pattern=NO_NUL,
+                             description="Only names containing this text.")
     limit: int | None = Field(default=None, ge=1, le=100, description="At most this many (null means 50).")
-    offset: int | None = Field(default=None, ge=0, description="Skip this many (for paging).")
+    offset: int | None = Field(default=None, ge=0, le=MAX_DB_INT, description="Skip this many (for paging).")
+
+
+class ToolError(BaseModel):
+    """Why a tool call was refused, shaped so an agent can correct itself."""
+
+    type: str
+    kind: Literal["invalid_input", "not_found", "conflict"]
+    field: str | None
+    message: str
+    hint: str
+
+
+class ToolAnswer(BaseModel):
+    """Every tool's answer: ``{"ok": true, "result": ...}``, or ``{"ok": false, "error": {...}}`` when refused."""
+
+    ok: bool
+    result: Any = None
+    error: ToolError | None = None
 
 
 def _loads(value: str) -> Any:
     try:
-        return json.loads(value)
+        return loads_safe(value)
+    except UnsafeJson as exc:
+        raise ValueError(f"trigger_payload cannot be stored: {exc}") from None
     except ValueError as exc:
         raise ValueError(f"trigger_payload is not valid JSON: {exc}") from None

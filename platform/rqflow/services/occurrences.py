@@ -15,11 +15,11 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from rqflow.models import ScheduledJob, ScheduleRun
+from rqflow.models import NodeRun, ScheduledJob, ScheduleRun, WorkflowRun
 from rqflow.services.audit import SYSTEM_WORKER, snapshot
 from rqflow.services.catchup import advance_schedule, due_occurrences
 from rqflow.services.lifecycle import pause
@@ -123,12 +123,20 @@ def finish_run(
     run = _reload(db, run_id)
     if job is None or run is None:
         return
+    _record_outcome(db, job, run, error=error, reason=reason, now=now, signals=signals)
+    db.commit()
+
+
+def _record_outcome(
+    db: Session, job: ScheduledJob, run: ScheduleRun, *, error: str, reason: str, now: datetime,
+    signals: SchedulerSignals,
+) -> None:
+    """Finish the row, count it, and give the slot to the next waiting run; the caller holds the row lock."""
     run.status = "failed" if error else "succeeded"
     run.error, run.reason, run.finished_at = error, reason, now
     run.duration_seconds = (now - run.started_at).total_seconds() if run.started_at else None
     _count_outcome(db, job, run, error, now, signals)
     hand_over(db, job, now=now, signals=signals)
-    db.commit()
 
 
 def _count_outcome(
@@ -167,3 +175,46 @@ def _record_skip(db: Session, job: ScheduledJob, scheduled_for: datetime, *, rea
         db.commit()
     except IntegrityError:
         db.rollback()
+
+
+# The reason on a row whose process died under it (its error says how).
+ABANDONED_REASON = "abandoned"
+
+
+def fail_running_run(
+    *, db: Session, rq_job_id: str, error: str, now: datetime, signals: SchedulerSignals
+) -> int | None:
+    """Finish as ``failed`` the ``running`` row whose RQ job ``rq_job_id`` died; return its id (None: no such row).
+
+    RQ reports a job whose process was killed (:mod:`rqflow.jobs.failures`). Only a row still
+    ``running`` under that job id is touched, so a late or repeated report changes nothing. The
+    row goes through :func:`finish_run`'s path (counters, ``pause_after_failures``, the slot
+    handed over), and the workflow runs the dead process left ``running`` end failed too.
+    """
+    found = db.execute(
+        select(ScheduleRun.id, ScheduleRun.scheduled_job_id)
+        .where(ScheduleRun.rq_job_id == rq_job_id, ScheduleRun.status == "running")
+    ).first()
+    db.rollback()
+    if found is None:
+        return None
+    job = lock_schedule(db, found.scheduled_job_id)
+    run = _reload(db, found.id)
+    if job is None or run is None or run.status != "running" or run.rq_job_id != rq_job_id:
+        db.rollback()  # finished meanwhile
+        return None
+    fail_workflow_runs(db, schedule_run_id=run.id, error=error, now=now)
+    _record_outcome(db, job, run, error=error, reason=ABANDONED_REASON, now=now, signals=signals)
+    db.commit()
+    log.warning("run %s of schedule %s (job %s) failed: %s", run.id, job.id, rq_job_id, error)
+    return run.id
+
+
+def fail_workflow_runs(db: Session, *, schedule_run_id: int, error: str, now: datetime) -> None:
+    """Fail the workflow runs (and node runs) of a ledger row that a dead process left ``running``."""
+    running = select(WorkflowRun.id).where(WorkflowRun.schedule_run_id == schedule_run_id,
+                                           WorkflowRun.status == "running")
+    db.execute(update(NodeRun).where(NodeRun.workflow_run_id.in_(running), NodeRun.status == "running")
+               .values(status="failed", error=error, finished_at=now))
+    db.execute(update(WorkflowRun).where(WorkflowRun.id.in_(running))
+               .values(status="failed", error=error, finished_at=now))

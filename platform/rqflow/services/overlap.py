@@ -33,8 +33,11 @@ from rqflow.settings import get_settings
 
 OVERLAP_REASON = "overlap: the previous run is still going"
 BUFFER_FULL_REASON = "overlap: a run is already waiting"
-# A running row older than the job timeout plus this is a lost worker's, not a live run.
-STALE_MARGIN = timedelta(seconds=60)
+# A running row older than the job timeout plus this is a lost worker's, not a live run. The
+# margin only covers a run that hit its timeout recording its own failure (and clock skew between
+# workers and the scheduler); the scheduler's sweep runs every reconcile period, so a lost row is
+# failed at most job timeout + this + one reconcile period after it started.
+STALE_MARGIN = timedelta(seconds=10)
 
 
 @dataclass

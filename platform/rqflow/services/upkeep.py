@@ -4,9 +4,14 @@
   occurrence should have started more than the misfire grace ago was not claimed
   by any worker (none running, a backlog, a lost job). Its due occurrences get
   the catch-up policy and their ledger rows now, and it moves on.
-- **Lost runs**: a row ``running`` for longer than any job may run belongs to a
-  worker that died; it is failed and the slot handed over. A schedule with waiting
-  runs and a free slot (a hand-over that died with its worker) starts the next one.
+- **Lost runs**: a row ``running`` for longer than any job may run (the job timeout
+  plus :data:`~rqflow.services.overlap.STALE_MARGIN`) belongs to a worker that died;
+  it is failed (with the workflow runs it left ``running``) and the slot handed over.
+  The pass runs every reconcile period, so no row stays ``running`` longer than the
+  job timeout plus the margin plus one period, even when RQ never reports the death
+  (:mod:`rqflow.jobs.failures` usually fails such a row much sooner). A schedule
+  with waiting runs and a free slot (a hand-over that died with its worker) starts
+  the next one.
 - **Auto-resume**: a schedule paused ``until`` an instant resumes at that instant.
 
 Each schedule is handled in its own short transaction under its row lock, so
@@ -26,6 +31,7 @@ from rqflow.models import ScheduledJob, ScheduleRun
 from rqflow.services.audit import SYSTEM_SCHEDULER, snapshot
 from rqflow.services.catchup import advance_schedule, due_occurrences
 from rqflow.services.lifecycle import resume
+from rqflow.services.occurrences import ABANDONED_REASON, fail_workflow_runs
 from rqflow.services.overlap import hand_over, lock_schedule, stale_before
 from rqflow.services.signals import SchedulerSignals
 from rqflow.settings import get_settings
@@ -84,7 +90,8 @@ def fail_lost_runs(db: Session, *, now: datetime, signals: SchedulerSignals) -> 
         job = lock_schedule(db, schedule_id)
         run = db.get(ScheduleRun, run_id, populate_existing=True)
         if job is not None and run is not None and run.status == "running":
-            run.status, run.error, run.finished_at = "failed", LOST_RUN_ERROR, now
+            fail_workflow_runs(db, schedule_run_id=run.id, error=LOST_RUN_ERROR, now=now)
+            run.status, run.reason, run.error, run.finished_at = "failed", ABANDONED_REASON, LOST_RUN_ERROR, now
             job.error_count += 1
             job.last_error = LOST_RUN_ERROR
             hand_over(db, job, now=now, signals=signals)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from redis import Redis
+from redis.exceptions import WatchError
 from rq import Queue
 
 from rqflow.db import get_sessionmaker, session_scope
 from rqflow.jobs.ids import fire_job_id
 from rqflow.models import ScheduledJob, utcnow
-from rqflow.scheduler.lease import Lease
+from rqflow.scheduler.lease import LEASE_KEY, Lease
 from rqflow.scheduler.process import RqflowScheduler
 from rqflow.scheduler.sync import reconcile, sync_schedule
 from rqflow.scheduler.timers import TIMER_INDEX, Timer, TimerOptions, arm, armed
@@ -78,10 +80,40 @@ def test_the_tick_moves_due_timers_to_the_queue_in_one_pass(settings: Settings, 
     due = utcnow().replace(microsecond=0) - timedelta(seconds=1)
     arm(redis, [Timer(f"s{i}", due, due) for i in range(250)], options)
     arm(redis, [Timer("later", due + timedelta(hours=1), due + timedelta(hours=1))], options)
-    moved = RqflowScheduler(connection=redis, settings=settings).enqueue_jobs()
+    scheduler = RqflowScheduler(connection=redis, settings=settings)
+    assert scheduler.lease.hold()  # only the lease holder moves timers
+    moved = scheduler.enqueue_jobs()
     assert len(moved) == 250
     assert Queue(settings.queue, connection=redis).count == 250
     assert list(armed(redis)) == [fire_job_id("later", due + timedelta(hours=1))]
+
+
+def test_a_scheduler_that_lost_its_lease_moves_nothing(settings: Settings, redis: Redis) -> None:
+    options = TimerOptions.from_settings(settings)
+    due = utcnow().replace(microsecond=0) - timedelta(seconds=1)
+    arm(redis, [Timer("s", due, due)], options)
+    stale = RqflowScheduler(connection=redis, settings=settings)
+    assert stale.lease.hold()
+    redis.delete(LEASE_KEY)  # its lease expired while it was frozen; another scheduler took over
+    assert Lease(redis, ttl_seconds=5).hold()
+
+    assert stale.enqueue_jobs() == []
+    assert Queue(settings.queue, connection=redis).count == 0
+    assert list(armed(redis)) == [fire_job_id("s", due)], "the new leader still finds the timer"
+
+
+def test_a_tick_fenced_by_a_lease_that_changes_hands_moves_nothing(settings: Settings, redis: Redis) -> None:
+    scheduler = RqflowScheduler(connection=redis, settings=settings)
+    assert scheduler.lease.hold()
+    with redis.pipeline() as pipe:
+        assert scheduler.lease.fence(pipe)
+        redis.delete(LEASE_KEY)  # between the check and the write: frozen, the lease expired, another took it
+        assert Lease(redis, ttl_seconds=5).hold()
+        pipe.multi()
+        pipe.set("rqflow:test:written", 1)
+        with pytest.raises(WatchError):
+            pipe.execute()
+    assert not redis.exists("rqflow:test:written")
 
 
 def test_only_one_lease_holder_at_a_time(redis: Redis) -> None:

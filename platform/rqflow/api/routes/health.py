@@ -33,7 +33,7 @@ def readyz(request: Request) -> JSONResponse:
 
 def _check_database(url: str) -> str:
     try:
-        with get_engine(url).connect() as connection:
+        with get_engine(url, interactive=True).connect() as connection:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         return f"error: {type(exc).__name__}"

@@ -10,7 +10,7 @@ from rqflow.api.deps import CurrentUser, SessionDep, SignalsDep
 from rqflow.api.presenters import schedule_public
 from rqflow.api.routing import SlashTolerantRouter
 from rqflow.models import utcnow
-from rqflow.schemas.common import Page
+from rqflow.schemas.common import MAX_DB_INT, NO_NUL, Page
 from rqflow.schemas.schedule import (
     BackfillPublic,
     BackfillRequest,
@@ -31,13 +31,14 @@ from rqflow.services import schedules as service
 router = SlashTolerantRouter(prefix="/api/v1/schedules", tags=["schedules"])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT)]
 
 
 @router.get("", response_model=Page[SchedulePublic])
 def list_schedules(
     db: SessionDep, user: CurrentUser, status: ScheduleStatus | None = None,
-    name: Annotated[str | None, Query(max_length=255)] = None, limit: Limit = 50, offset: Offset = 0,
+    name: Annotated[str | None, Query(max_length=255, pattern=NO_NUL)] = None,
+    limit: Limit = 50, offset: Offset = 0,
 ) -> Page[SchedulePublic]:
     """Your schedules, oldest first; filter by status or by a part of the name."""
     items, total = service.list_schedules(db=db, owner=user, status=status, name=name, limit=limit, offset=offset)

@@ -15,11 +15,18 @@ from rqflow.api.deps import CurrentUser, SessionDep, SignalsDep
 from rqflow.api.routing import SlashTolerantRouter
 from rqflow.components.tool import ToolCaller, ToolComponent
 from rqflow.schemas.components import ToolAnnotations, ToolPublic
+from rqflow.schemas.errors import ErrorPublic
+from rqflow.schemas.tools import ToolAnswer
 from rqflow.tools.catalog import anthropic_tool, invoke_tool, list_tools, openai_tool
 from rqflow.tools.strict_schema import strict_schema
 
 router = SlashTolerantRouter(prefix="/api/v1/tools", tags=["tools"])
 STATUS_BY_KIND = {"invalid_input": 422, "not_found": 404, "conflict": 409}
+# A refused call answers a ToolAnswer; a request FastAPI refuses before the tool sees it, an ErrorPublic.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ToolAnswer | ErrorPublic, "description": f"Refused ({kind}); see the body's error."}
+    for kind, status in STATUS_BY_KIND.items()
+}
 
 
 @router.get("", response_model=list[ToolPublic])
@@ -28,7 +35,7 @@ def list_all(user: CurrentUser) -> list[ToolPublic]:
     return [tool_public(tool) for tool in list_tools()]
 
 
-@router.post("/{name}/invoke")
+@router.post("/{name}/invoke", response_model=ToolAnswer, responses=REFUSALS)
 def invoke(
     name: str, db: SessionDep, user: CurrentUser, signals: SignalsDep,
     arguments: dict[str, Any] = Body(default_factory=dict, description="The tool's input."),  # noqa: B008

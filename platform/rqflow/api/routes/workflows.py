@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Response, status
+from fastapi import Path, Query, Response, status
 
 from rqflow.api.deps import CurrentUser, SessionDep
 from rqflow.api.presenters import workflow_public, workflow_run_public
 from rqflow.api.routing import SlashTolerantRouter
-from rqflow.schemas.common import Page
+from rqflow.schemas.common import MAX_DB_INT, Page
 from rqflow.schemas.workflow import WorkflowCreate, WorkflowPublic, WorkflowRunPublic, WorkflowUpdate
 from rqflow.services import workflows as service
 
@@ -17,7 +17,10 @@ router = SlashTolerantRouter(prefix="/api/v1/workflows", tags=["workflows"])
 runs_router = SlashTolerantRouter(prefix="/api/v1/workflow-runs", tags=["workflows"])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT)]
+# Ids are PostgreSQL INTEGERs; a larger number would be an error on SQLite and a 404 on PostgreSQL.
+WorkflowId = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
+RunId = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
 
 
 @router.get("", response_model=Page[WorkflowPublic])
@@ -34,19 +37,21 @@ def create_workflow(data: WorkflowCreate, db: SessionDep, user: CurrentUser) -> 
 
 
 @router.get("/{workflow_id}", response_model=WorkflowPublic)
-def get_workflow(workflow_id: int, db: SessionDep, user: CurrentUser) -> WorkflowPublic:
+def get_workflow(workflow_id: WorkflowId, db: SessionDep, user: CurrentUser) -> WorkflowPublic:
     """One workflow with its graph."""
     return workflow_public(service.get_workflow(db=db, owner=user, workflow_id=workflow_id))
 
 
 @router.patch("/{workflow_id}", response_model=WorkflowPublic)
-def update_workflow(workflow_id: int, data: WorkflowUpdate, db: SessionDep, user: CurrentUser) -> WorkflowPublic:
+def update_workflow(
+    workflow_id: WorkflowId, data: WorkflowUpdate, db: SessionDep, user: CurrentUser
+) -> WorkflowPublic:
     """Rename, or replace the graph (nodes that keep their key keep their id)."""
     return workflow_public(service.update_workflow(db=db, owner=user, workflow_id=workflow_id, data=data))
 
 
 @router.delete("/{workflow_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_workflow(workflow_id: int, db: SessionDep, user: CurrentUser) -> Response:
+def delete_workflow(workflow_id: WorkflowId, db: SessionDep, user: CurrentUser) -> Response:
     """Delete the workflow, its schedules and its runs."""
     service.delete_workflow(db=db, owner=user, workflow_id=workflow_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -54,7 +59,7 @@ def delete_workflow(workflow_id: int, db: SessionDep, user: CurrentUser) -> Resp
 
 @router.get("/{workflow_id}/runs", response_model=Page[WorkflowRunPublic])
 def list_workflow_runs(
-    workflow_id: int, db: SessionDep, user: CurrentUser, limit: Limit = 50, offset: Offset = 0
+    workflow_id: WorkflowId, db: SessionDep, user: CurrentUser, limit: Limit = 50, offset: Offset = 0
 ) -> Page[WorkflowRunPublic]:
     """The workflow's runs, newest first (without node runs; fetch one run for those)."""
     items, total = service.list_workflow_runs(db=db, owner=user, workflow_id=workflow_id, limit=limit, offset=offset)
@@ -63,6 +68,6 @@ def list_workflow_runs(
 
 
 @runs_router.get("/{run_id}", response_model=WorkflowRunPublic)
-def get_workflow_run(run_id: int, db: SessionDep, user: CurrentUser) -> WorkflowRunPublic:
+def get_workflow_run(run_id: RunId, db: SessionDep, user: CurrentUser) -> WorkflowRunPublic:
     """One workflow run with every node run."""
     return workflow_run_public(service.get_workflow_run(db=db, owner=user, run_id=run_id), with_node_runs=True)
