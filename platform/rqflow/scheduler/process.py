@@ -9,7 +9,8 @@ What it changes from rq-scheduler, and why (see RQ-NOTES.md):
 - **Changes take effect at once**: services and workers publish on a wake channel;
   the loop waits on that channel instead of sleeping, so an edit is applied and a
   newly armed timer is seen within milliseconds.
-- **The tick moves due timers in pipelined batches** instead of nine round trips each.
+- **The tick moves due timers in one transaction per batch** without unpickling them
+  (:mod:`rqflow.scheduler.dispatch`), instead of nine round trips and a re-pickle each.
 - **Upkeep rides on the reconcile pass**: overdue schedules get their catch-up
   (missed-run detection), runs of lost workers are failed, runs whose queued job
   Redis lost are queued again, and schedules paused ``until`` an instant resume
@@ -28,14 +29,13 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections import defaultdict
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
 from redis import Redis
 from redis.client import PubSub
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError
 from rq.job import Job
 from rq_scheduler import Scheduler
 from sqlalchemy.exc import SQLAlchemyError
@@ -43,10 +43,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from rqflow.db import get_sessionmaker
 from rqflow.jobs.connection import WAKE_CHANNEL
 from rqflow.jobs.failures import sweep_abandoned
+from rqflow.jobs.ids import FIRE_PREFIX
 from rqflow.jobs.signals import RedisSignals
+from rqflow.scheduler.dispatch import LeaseLost, move_due
 from rqflow.scheduler.lease import Lease
 from rqflow.scheduler.sync import reconcile, requeue_lost, sync_schedule
-from rqflow.scheduler.timers import SCHEDULED_SET, TimerOptions
+from rqflow.scheduler.timers import SCHEDULED_SET, TimerOptions, as_text
 from rqflow.services import upkeep
 from rqflow.settings import Settings
 
@@ -85,41 +87,28 @@ class RqflowScheduler(Scheduler):
 
     # -- the tick ---------------------------------------------------------------------------
 
-    def enqueue_jobs(self) -> list[Job]:
-        """Move every due timer to its queue, a batch at a time, in one pipeline per batch."""
-        moved: list[Job] = []
+    def enqueue_jobs(self) -> list[str]:
+        """Move every due timer to its queue, a batch at a time; return the ids moved."""
+        moved: list[str] = []
         while True:
-            batch = self._enqueue_due_batch(int(self._clock()))
-            moved.extend(batch)
-            if len(batch) < TICK_BATCH:
+            members = self.connection.zrangebyscore(SCHEDULED_SET, 0, int(self._clock()), start=0, num=TICK_BATCH)
+            ids = [as_text(member) for member in members]
+            try:
+                moved += move_due(self.connection, [i for i in ids if i.startswith(FIRE_PREFIX)], self.lease)
+            except LeaseLost:
+                log.warning("scheduler %s lost the lease during a tick; moved nothing", self.name)
+                return moved
+            self._enqueue_foreign([i for i in ids if not i.startswith(FIRE_PREFIX)])
+            if len(ids) < TICK_BATCH:
                 return moved
 
-    def _enqueue_due_batch(self, now: int) -> list[Job]:
-        ids = [m.decode() for m in self.connection.zrangebyscore(SCHEDULED_SET, 0, now, start=0, num=TICK_BATCH)]
-        if not ids:
-            return []
-        jobs = Job.fetch_many(ids, connection=self.connection)
-        ours = [job for job in jobs if job is not None and not _is_recurring(job)]
-        for job in jobs:  # someone else's cron/interval entry: let rq-scheduler handle it as it always has
-            if job is not None and _is_recurring(job):
-                super().enqueue_job(job)
-        with self.connection.pipeline() as pipe:
-            # Fenced by the lease: a scheduler frozen after fetching these ids, woken after another
-            # took over (and moved them), must not move them a second time.
-            if not self.lease.fence(pipe):
-                return []
-            pipe.multi()
-            for origin, group in _by_origin(ours).items():
-                queue = self.queue_class(origin, connection=self.connection, job_class=self.job_class)
-                for job in group:
-                    queue.enqueue_job(job, pipeline=pipe)
-            pipe.zrem(SCHEDULED_SET, *ids)
-            try:
-                pipe.execute()
-            except WatchError:
-                log.warning("scheduler %s lost the lease during a tick; moved nothing", self.name)
-                return []
-        return ours
+    def _enqueue_foreign(self, ids: list[str]) -> None:
+        """Entries someone else put in rq-scheduler's set are moved the way rq-scheduler itself does."""
+        for job_id, job in zip(ids, Job.fetch_many(ids, connection=self.connection), strict=True):
+            if job is None:
+                self.connection.zrem(SCHEDULED_SET, job_id)  # its hash is gone; nothing to run
+            else:
+                super().enqueue_job(job)  # removes it, or re-arms a recurring entry
 
     # -- keeping Redis in step with the database -------------------------------------------------
 
@@ -254,14 +243,3 @@ class RqflowScheduler(Scheduler):
             self.register_death()
         except (RedisError, OSError) as exc:
             log.warning("unclean scheduler shutdown: %s", exc)
-
-
-def _is_recurring(job: Job) -> bool:
-    return bool(job.meta.get("interval") or job.meta.get("cron_string"))
-
-
-def _by_origin(jobs: list[Job]) -> dict[str, list[Job]]:
-    groups: dict[str, list[Job]] = defaultdict(list)
-    for job in jobs:
-        groups[job.origin].append(job)
-    return groups

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis import Redis
@@ -15,7 +15,7 @@ from rqflow.models import ScheduledJob, utcnow
 from rqflow.scheduler.lease import LEASE_KEY, Lease
 from rqflow.scheduler.process import RqflowScheduler
 from rqflow.scheduler.sync import reconcile, sync_schedule
-from rqflow.scheduler.timers import TIMER_INDEX, Timer, TimerOptions, arm, armed
+from rqflow.scheduler.timers import SCHEDULED_SET, TIMER_INDEX, Timer, TimerOptions, arm, armed
 from rqflow.settings import Settings
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 
@@ -146,3 +146,16 @@ def test_jittered_timers_fire_at_the_same_delayed_instant_on_every_sync(
         delays.append(score - int(job.next_run_at.timestamp()))
     assert all(0 <= delay <= 1800 for delay in delays)
     assert len(set(delays)) > 10, f"jitter should spread schedules apart: {delays}"
+
+
+def test_the_tick_leaves_other_rq_scheduler_entries_to_rq_scheduler(settings: Settings, redis: Redis) -> None:
+    scheduler = RqflowScheduler(connection=redis, settings=settings)
+    scheduler.lease.hold()
+    past = datetime.now(UTC) - timedelta(seconds=5)
+    scheduler.enqueue_at(past, "json.dumps", 1, job_id="someone-once")
+    scheduler.schedule(past, "json.dumps", args=[2], interval=3600, id="someone-hourly")
+    scheduler.enqueue_jobs()
+    queued = Queue(settings.queue, connection=redis).job_ids
+    assert sorted(queued) == ["someone-hourly", "someone-once"]
+    remaining = [member.decode() for member in redis.zrange(SCHEDULED_SET, 0, -1)]
+    assert remaining == ["someone-hourly"], "a recurring entry is re-armed, as rq-scheduler does"
