@@ -49,6 +49,10 @@ chaos: install ## Fault scenarios, long variant: 50+ scheduler SIGKILLs, freezes
 bench: install ## Print benchmark figures (rqflow beside bare rq-scheduler); asserts nothing.
 	PYTHONPATH=platform:. $(BIN)/python bench/startup_sync.py --count 10000 --database sqlite
 	PYTHONPATH=platform:. $(BIN)/python bench/startup_sync.py --count 10000 --database postgres
+	PYTHONPATH=platform:. $(BIN)/python bench/dispatch.py --count 1000
+	PYTHONPATH=platform:. $(BIN)/python bench/dispatch.py --count 10000
+	PYTHONPATH=platform:. $(BIN)/python bench/worker_cost.py --count 500 --database sqlite --worker simple
+	PYTHONPATH=platform:. $(BIN)/python bench/worker_cost.py --count 200 --database postgres --worker fork
 
 lint: install
 	$(BIN)/ruff check platform tests
