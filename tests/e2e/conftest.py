@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -381,6 +382,22 @@ def assert_effects_once(effects: list[tuple[datetime, int]], runs: list[Schedule
     )
 
 
+def settle_and_check(stack: Stack, schedule: Schedule) -> list[ScheduleRun]:
+    """With no scheduler left, wait until nothing is in flight and check the ledger end to end.
+
+    Every occurrence from the first has one row, each ``succeeded`` or ``missed``, and every
+    succeeded one produced exactly one side effect.
+    """
+    runs = stack.quiesce(schedule.id, schedule.interval)
+    assert runs[0].scheduled_for == schedule.first
+    assert_contiguous(runs, schedule.interval)
+    statuses = Counter(r.status for r in runs)
+    assert set(statuses) <= {"succeeded", "missed"}, [(r.scheduled_for, r.status, r.reason) for r in runs]
+    assert_effects_once(stack.effects(schedule.id), runs)
+    print(f"\n{dict(statuses)}; {lateness_figures([r for r in runs if r.status == 'succeeded'])}")
+    return runs
+
+
 def lateness_figures(runs: list[ScheduleRun]) -> str:
     """p50 and max of started_at - scheduled_for over the runs that started."""
     late = sorted((r.started_at - r.scheduled_for).total_seconds() for r in runs if r.started_at is not None)
@@ -442,4 +459,4 @@ def pytest_runtest_makereport(
     return report
 
 
-__all__ = ["Schedule", "Stack", "assert_contiguous", "assert_effects_once", "lateness_figures"]
+__all__ = ["Schedule", "Stack", "assert_contiguous", "assert_effects_once", "lateness_figures", "settle_and_check"]

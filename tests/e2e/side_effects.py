@@ -62,57 +62,31 @@ def drop_table(url: str) -> None:
 
 def record(event: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     """Insert one row for this call into the database named by ``RQFLOW_DATABASE_URL``."""
-    url = os.environ["RQFLOW_DATABASE_URL"]
-    try:
-        ensure_table(url)
-    except SQLAlchemyError:  # a concurrent CREATE on PostgreSQL may race; the table exists either way
-        pass
-    row = {
-        "scheduled_job_id": event["scheduled_job_id"],
-        "scheduled_for": event["scheduled_for"],
-        "run_id": event.get("run_id"),
-        "pid": os.getpid(),
-        "recorded_at": datetime.now(UTC).isoformat(),
-    }
-    with engine_for(url).begin() as connection:
-        connection.execute(
-            text(
-                f"INSERT INTO {TABLE} (scheduled_job_id, scheduled_for, run_id, pid, recorded_at) "
-                "VALUES (:scheduled_job_id, :scheduled_for, :run_id, :pid, :recorded_at)"
-            ),
-            row,
-        )
-    return {"recorded": row["scheduled_for"], "pid": row["pid"], "kwargs": kwargs}
+    return _insert(event, kwargs, recorded_at=datetime.now(UTC).isoformat())
 
 
 def slow_record(event: dict[str, Any], seconds: float = SLOW_SECONDS, **kwargs: Any) -> dict[str, Any]:
     """Take ``seconds``, then insert one row with the instants this call started and ended."""
     started_at = datetime.now(UTC)
-    time.sleep(seconds)
-    finished_at = datetime.now(UTC)
+    time.sleep(seconds)  # the workload itself: a run that takes seconds
+    finished_at = datetime.now(UTC).isoformat()
+    return _insert(event, kwargs, recorded_at=finished_at, started_at=started_at.isoformat(),
+                   finished_at=finished_at)
+
+
+def _insert(event: dict[str, Any], kwargs: dict[str, Any], **instants: str) -> dict[str, Any]:
+    """One side-effect row for ``event``, with the given instant columns; the python_call output."""
     url = os.environ["RQFLOW_DATABASE_URL"]
     try:
         ensure_table(url)
-    except SQLAlchemyError:
+    except SQLAlchemyError:  # a concurrent CREATE on PostgreSQL may race; the table exists either way
         pass
-    row = {
-        "scheduled_job_id": event["scheduled_job_id"],
-        "scheduled_for": event["scheduled_for"],
-        "run_id": event.get("run_id"),
-        "pid": os.getpid(),
-        "recorded_at": finished_at.isoformat(),
-        "started_at": started_at.isoformat(),
-        "finished_at": finished_at.isoformat(),
-    }
+    row = {"scheduled_job_id": event["scheduled_job_id"], "scheduled_for": event["scheduled_for"],
+           "run_id": event.get("run_id"), "pid": os.getpid(), **instants}
+    columns = ", ".join(row)
+    values = ", ".join(f":{name}" for name in row)
     with engine_for(url).begin() as connection:
-        connection.execute(
-            text(
-                f"INSERT INTO {TABLE} (scheduled_job_id, scheduled_for, run_id, pid, recorded_at, started_at, "
-                "finished_at) VALUES (:scheduled_job_id, :scheduled_for, :run_id, :pid, :recorded_at, :started_at, "
-                ":finished_at)"
-            ),
-            row,
-        )
+        connection.execute(text(f"INSERT INTO {TABLE} ({columns}) VALUES ({values})"), row)
     return {"recorded": row["scheduled_for"], "pid": row["pid"], "kwargs": kwargs}
 
 

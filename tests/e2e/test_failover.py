@@ -9,36 +9,21 @@ from __future__ import annotations
 
 import random
 import time
-from collections import Counter
 from datetime import timedelta
 
 import pytest
 
-from rqflow.models import ScheduleRun, utcnow
+from rqflow.models import utcnow
 from tests.e2e.conftest import (
     LEASE_SECONDS,
-    Schedule,
     Stack,
     assert_contiguous,
-    assert_effects_once,
-    lateness_figures,
+    settle_and_check,
 )
 
 pytestmark = pytest.mark.e2e
 
 KILLS = 5
-
-
-def settle_and_check(stack: Stack, schedule: Schedule) -> list[ScheduleRun]:
-    """With no scheduler left, wait until nothing is in flight and check the ledger end to end."""
-    runs = stack.quiesce(schedule.id, schedule.interval)
-    assert runs[0].scheduled_for == schedule.first
-    assert_contiguous(runs, schedule.interval)
-    statuses = Counter(r.status for r in runs)
-    assert set(statuses) <= {"succeeded", "missed"}, [(r.scheduled_for, r.status, r.reason) for r in runs]
-    assert_effects_once(stack.effects(schedule.id), runs)
-    print(f"\n{dict(statuses)}; {lateness_figures([r for r in runs if r.status == 'succeeded'])}")
-    return runs
 
 
 def test_sigkilled_schedulers_neither_duplicate_nor_lose_occurrences(stack: Stack) -> None:

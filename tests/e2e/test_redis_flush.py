@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
-
 import pytest
 
 from rqflow.jobs.ids import fire_job_id
@@ -14,9 +12,7 @@ from tests.e2e.conftest import (
     POLL_SECONDS,
     RECONCILE_SECONDS,
     Stack,
-    assert_contiguous,
-    assert_effects_once,
-    lateness_figures,
+    settle_and_check,
 )
 from tests.helpers import wait_for
 
@@ -61,10 +57,4 @@ def test_flushall_rearms_within_one_reconcile_period(stack: Stack) -> None:
 
     stack.wait_succeeded(schedule, 4, after=flushed_at, what="the schedule to keep firing after the flush")
     stack.stop(scheduler)
-    runs = stack.quiesce(schedule.id, schedule.interval)
-    assert runs[0].scheduled_for == schedule.first
-    assert_contiguous(runs, schedule.interval)
-    statuses = Counter(r.status for r in runs)
-    assert set(statuses) <= {"succeeded", "missed"}, [(r.scheduled_for, r.status, r.reason) for r in runs]
-    assert_effects_once(stack.effects(schedule.id), runs)
-    print(f"{dict(statuses)}; {lateness_figures([r for r in runs if r.status == 'succeeded'])}")
+    settle_and_check(stack, schedule)
