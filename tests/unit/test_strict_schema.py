@@ -10,31 +10,11 @@ from pydantic import BaseModel, Field
 from rqflow.components.tool import ToolComponent
 from rqflow.tools.catalog import SCHEDULER_TOOLS, anthropic_tool, list_tools, openai_tool
 from rqflow.tools.strict_schema import strict_schema
+from tests.llm_stub import strict_problems
 
-# The keywords OpenAI's strict mode documents as supported (and rqflow keeps); written out here, not
-# imported from the code under test, so a keyword wrongly let through would fail these tests.
-STRICT_KEYWORDS = {"type", "properties", "required", "additionalProperties", "items", "enum", "const", "anyOf",
-                   "description"}
-
-
-def strict_mode_problems(schema: Any, path: str = "$") -> list[str]:
-    """Where a schema breaks strict mode: open objects, optional properties, unknown keywords, refs."""
-    problems: list[str] = []
-    if not isinstance(schema, dict):
-        return [f"{path}: not a schema object"]
-    problems += [f"{path}: keyword {key!r} is not allowed" for key in schema if key not in STRICT_KEYWORDS]
-    if schema.get("type") == "object" or "properties" in schema:
-        if schema.get("additionalProperties") is not False:
-            problems.append(f"{path}: object is not closed (additionalProperties must be false)")
-        if sorted(schema.get("required", [])) != sorted(schema.get("properties", {})):
-            problems.append(f"{path}: every property must be required")
-        for name, sub in schema.get("properties", {}).items():
-            problems += strict_mode_problems(sub, f"{path}.{name}")
-    for index, option in enumerate(schema.get("anyOf", [])):
-        problems += strict_mode_problems(option, f"{path}.anyOf[{index}]")
-    if "items" in schema:
-        problems += strict_mode_problems(schema["items"], f"{path}[]")
-    return problems
+# ``strict_problems`` keeps its own list of the keywords strict mode accepts, not the one of the
+# code under test, so a keyword wrongly let through fails these tests.
+strict_mode_problems = strict_problems
 
 
 def accepts_null(schema: dict[str, Any]) -> bool:
