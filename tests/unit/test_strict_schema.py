@@ -10,12 +10,9 @@ from pydantic import BaseModel, Field
 from rqflow.components.tool import ToolComponent
 from rqflow.tools.catalog import SCHEDULER_TOOLS, anthropic_tool, list_tools, openai_tool
 from rqflow.tools.strict_schema import strict_schema
-from tests.llm_stub import strict_problems
-
-# ``strict_problems`` keeps its own list of the keywords strict mode accepts, not the one of the
+# The stub's checker keeps its own list of the keywords strict mode accepts, not the one of the
 # code under test, so a keyword wrongly let through fails these tests.
-strict_mode_problems = strict_problems
-
+from tests.llm_stub import strict_problems
 
 def accepts_null(schema: dict[str, Any]) -> bool:
     kind = schema.get("type")
@@ -35,7 +32,7 @@ def test_the_five_scheduler_tools_are_listed_first() -> None:
 def test_tool_schemas_pass_strict_mode(tool: type[ToolComponent]) -> None:
     """Closed objects, every property required, no keyword strict mode refuses."""
     schema = strict_schema(tool.input_model)
-    assert strict_mode_problems(schema) == []
+    assert strict_problems(schema) == []
     assert schema["type"] == "object" and schema["properties"]
 
 
@@ -76,12 +73,12 @@ class Outer(BaseModel):
 def test_conversion_inlines_refs_closes_objects_and_nulls_defaults() -> None:
     """Refs are inlined, every object closed, defaulted fields nullable, validation keywords dropped."""
     schema = strict_schema(Outer)
-    assert strict_mode_problems(schema) == []
+    assert strict_problems(schema) == []
     assert "$defs" not in str(schema) and "$ref" not in str(schema)
     inner = schema["properties"]["inner"]
     assert inner["properties"]["label"] == {"type": "string"}
     assert accepts_null(inner["properties"]["weight"]) and not accepts_null(inner["properties"]["label"])
     assert accepts_null(schema["properties"]["items"]) and accepts_null(schema["properties"]["mode"])
     assert schema["properties"]["note"] == {"type": ["string", "null"]}
-    assert strict_mode_problems({"type": "object", "properties": {"x": {"type": "string"}}}) != [], (
+    assert strict_problems({"type": "object", "properties": {"x": {"type": "string"}}}) != [], (
         "the checker itself must catch an open object")
