@@ -10,9 +10,11 @@ from pydantic import BaseModel, Field
 from rqflow.components.tool import ToolComponent
 from rqflow.tools.catalog import SCHEDULER_TOOLS, anthropic_tool, list_tools, openai_tool
 from rqflow.tools.strict_schema import strict_schema
+
 # The stub's checker keeps its own list of the keywords strict mode accepts, not the one of the
 # code under test, so a keyword wrongly let through fails these tests.
 from tests.llm_stub import strict_problems
+
 
 def accepts_null(schema: dict[str, Any]) -> bool:
     kind = schema.get("type")
