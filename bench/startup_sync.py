@@ -1,86 +1,88 @@
-"""Startup sync: how long the scheduler takes to arm N active schedules, beside bare rq-scheduler.
+"""Startup sync: how long until N active schedules are armed, and the scheduler's peak memory.
 
 Prints figures; asserts nothing. Usage::
 
     python bench/startup_sync.py --count 10000 --database sqlite
-    python bench/startup_sync.py --count 10000 --database postgres
+    python bench/startup_sync.py --count 100000 --database postgres --peer-count 10000
 
-Each run uses a fresh database and a redis-server of its own on a free port.
-The peer registers the same number of entries with rq-scheduler's ``cron()``,
-one call at a time, as a plain rq-scheduler deployment would at startup.
+Two rqflow figures, from one fresh database and a redis-server of the run's own:
+
+- ``reconcile``: the bulk sync alone (``rqflow.scheduler.sync.reconcile``), in this
+  process, median of ``--repeat`` runs on an emptied Redis;
+- ``rqflow scheduler``: a real scheduler process started on an empty Redis, from
+  its start until every timer is in rq-scheduler's set (imports, lease, sync and
+  upkeep included), with its peak resident memory (``VmHWM``) at that moment.
+
+The peer registers the same entries with rq-scheduler's ``cron()``, one call at a
+time, as a plain rq-scheduler deployment would at startup. It takes about a
+millisecond a call, so for large N ``--peer-count`` measures a smaller N and
+scales it linearly (the table says so).
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import os
+import subprocess
+import sys
 import tempfile
 import time
-import uuid
-from datetime import timedelta
 from pathlib import Path
 
 from redis import Redis
 from rq_scheduler import Scheduler
-from sqlalchemy import create_engine, insert, text
 
+from bench.common import add_schedules, fresh_database, machine, median, own_redis, print_table
 from rqflow.db import get_sessionmaker
-from rqflow.local_redis import start_redis_server
-from rqflow.migrations import upgrade
-from rqflow.models import ScheduledJob, UserProfile, Workflow, utcnow
 from rqflow.scheduler.sync import reconcile
 from rqflow.scheduler.timers import SCHEDULED_SET, TimerOptions
-from tests.helpers import free_port
 
-POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def make_database(kind: str, workdir: Path) -> str:
-    """A fresh, migrated database of the given kind."""
-    if kind == "sqlite":
-        url = f"sqlite:///{workdir / 'bench.db'}"
-    else:
-        name = f"rqflow_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = admin.url.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    return url
+OPTIONS = TimerOptions(queue_name="bench", job_timeout=600, result_ttl=3600)
 
 
-def fill(url: str, count: int) -> None:
-    """Insert ``count`` active interval schedules in bulk."""
-    now = utcnow().replace(microsecond=0)
-    with get_sessionmaker(url)() as db:
-        user = UserProfile(name="bench")
-        db.add(user)
-        db.flush()
-        workflow = Workflow(user_profile_id=user.id, name="bench")
-        db.add(workflow)
-        db.flush()
-        rows = [
-            {"id": str(uuid.uuid4()), "name": f"s{i}", "workflow_id": workflow.id, "user_profile_id": user.id,
-             "schedule_type": "interval", "interval_seconds": 3600, "timezone": "UTC", "status": "active",
-             "next_run_at": now + timedelta(seconds=60 + i % 3600), "run_count": 0, "error_count": 0,
-             "last_error": "", "description": "", "created_at": now, "updated_at": now}
-            for i in range(count)
-        ]
-        db.execute(insert(ScheduledJob), rows)
-        db.commit()
-
-
-def time_rqflow(url: str, redis: Redis, options: TimerOptions) -> float:
+def time_reconcile(url: str, redis: Redis, count: int) -> float:
+    """Seconds for one bulk sync of every schedule into an empty Redis."""
     redis.flushall()
     started = time.perf_counter()
     with get_sessionmaker(url)() as db:
-        report = reconcile(db, redis, options)
+        report = reconcile(db, redis, OPTIONS)
     elapsed = time.perf_counter() - started
-    assert report.armed == redis.zcard(SCHEDULED_SET)
+    if report.armed != count or redis.zcard(SCHEDULED_SET) != count:
+        raise RuntimeError(f"armed {report.armed}, set holds {redis.zcard(SCHEDULED_SET)}, expected {count}")
     return elapsed
 
 
+def time_process(url: str, redis: Redis, redis_url: str, count: int) -> tuple[float, float]:
+    """A real ``rqflow scheduler`` from start to all armed: (seconds, peak RSS in MB)."""
+    redis.flushall()
+    env = {**os.environ, "RQFLOW_DATABASE_URL": url, "RQFLOW_REDIS_URL": redis_url, "RQFLOW_QUEUE": "bench",
+           "RQFLOW_LOG_LEVEL": "WARNING"}
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "rqflow.cli", "scheduler"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = started + 300
+        while redis.zcard(SCHEDULED_SET) < count:
+            if process.poll() is not None or time.perf_counter() > deadline:
+                raise RuntimeError(f"scheduler exited or timed out: {process.stderr.read() if process.stderr else ''!r}")
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - started
+        return elapsed, peak_rss_mb(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set size so far (Linux ``VmHWM``), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc status")
+
+
 def time_peer(redis: Redis, count: int) -> float:
+    """Seconds for rq-scheduler's ``cron()``, one call per entry."""
     redis.flushall()
     scheduler = Scheduler(queue_name="bench", connection=redis)
     started = time.perf_counter()
@@ -90,30 +92,29 @@ def time_peer(redis: Redis, count: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--peer-count", type=int, default=None, help="measure the peer at this N and scale")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        port = free_port()
-        server = start_redis_server(port, workdir)
-        try:
-            redis = Redis(port=port)
-            url = make_database(args.database, workdir)
-            fill(url, args.count)
-            options = TimerOptions(queue_name="bench", job_timeout=600, result_ttl=3600)
-            ours = [time_rqflow(url, redis, options) for _ in range(args.repeat)]
-            peer = [] if args.no_peer else [time_peer(redis, args.count) for _ in range(1)]
-        finally:
-            server.terminate()
-    print(f"startup sync of {args.count} active schedules ({args.database}):")
-    print(f"  rqflow reconcile      median {statistics.median(ours):7.3f} s  (runs: {', '.join(f'{x:.3f}' for x in ours)})")
-    if peer:
-        print(f"  rq-scheduler cron()   median {statistics.median(peer):7.3f} s  (one call per schedule)")
-        print(f"  ratio rqflow / peer   {statistics.median(ours) / statistics.median(peer):.3f}")
+    peer_count = min(args.peer_count or args.count, args.count)
+    with tempfile.TemporaryDirectory() as tmp, own_redis(Path(tmp)) as redis, \
+            fresh_database(args.database, Path(tmp)) as url:
+        add_schedules(url, args.count, spread_seconds=3600)
+        ours = [time_reconcile(url, redis.client, args.count) for _ in range(args.repeat)]
+        process = [time_process(url, redis.client, redis.url, args.count) for _ in range(args.repeat)]
+        peer = time_peer(redis.client, peer_count) * args.count / peer_count
+    process_seconds = median([seconds for seconds, _ in process])
+    scaled = "" if peer_count == args.count else f" (measured at {peer_count}, scaled)"
+    print_table(
+        f"startup sync of {args.count} active schedules, {args.database} (median of {args.repeat}; {machine()})",
+        ["what", "seconds", "peak RSS MB", "ratio to peer"],
+        [["rqflow reconcile (bulk sync alone)", median(ours), "", median(ours) / peer],
+         ["rqflow scheduler process, start to all armed", process_seconds,
+          max(rss for _, rss in process), process_seconds / peer],
+         [f"rq-scheduler cron(), one call each{scaled}", peer, "", 1.0]],
+    )
 
 
 if __name__ == "__main__":

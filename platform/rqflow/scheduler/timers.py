@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from redis import Redis
 from rq.job import Job, JobStatus
+from rq.utils import now, utcformat
 from rq_scheduler import Scheduler
 
 from rqflow.jobs.failures import on_failure
@@ -65,26 +66,61 @@ def arm(connection: Redis, entries: Iterable[Timer], options: TimerOptions) -> i
 
 
 def _arm_batch(connection: Redis, batch: list[Timer], options: TimerOptions) -> int:
+    template = FireJobTemplate(connection, options)
+    created_at = utcformat(now())
+    job_ids = [fire_job_id(timer.schedule_id, timer.occurrence) for timer in batch]
     with connection.pipeline(transaction=False) as pipe:
-        for timer in batch:
-            job = _fire_job(connection, timer.schedule_id, timer.occurrence, options)
-            job.save(pipeline=pipe)
-            pipe.zadd(SCHEDULED_SET, {job.id: int(timer.fire_at.timestamp())})
-            pipe.hset(TIMER_INDEX, timer.schedule_id, job.id)
+        for job_id, timer in zip(job_ids, batch, strict=True):
+            pipe.hset(Job.key_for(job_id), mapping=template.fields(timer, created_at))
+        # One ZADD and one HSET per batch instead of one each per timer.
+        pipe.zadd(SCHEDULED_SET, {job_id: int(timer.fire_at.timestamp()) for job_id, timer in zip(job_ids, batch)})
+        pipe.hset(TIMER_INDEX, mapping={timer.schedule_id: job_id for job_id, timer in zip(job_ids, batch)})
         pipe.execute()
     return len(batch)
 
 
+class FireJobTemplate:
+    """The RQ job hash of a fire job, built once from RQ's own ``Job`` and filled in per timer.
+
+    ``Job.create`` + ``to_dict`` cost about 35 µs a job, most of the time of a
+    100,000-schedule startup sync; every field but the arguments, the description
+    and the creation time is the same for all timers of one ``TimerOptions``. The
+    data is stored uncompressed, which RQ reads as well (it falls back when
+    ``zlib.decompress`` fails); ``test_timers`` checks that ``Job.fetch`` reads a
+    templated job exactly as one saved by ``Job.save``.
+    """
+
+    VARYING = ("created_at", "data", "description")
+
+    def __init__(self, connection: Redis, options: TimerOptions) -> None:
+        prototype = _fire_job(connection, "prototype", now(), options)
+        # Empty fields are left out: RQ reads a missing field as an empty one.
+        self.shared = {key: value for key, value in prototype.to_dict().items()
+                       if key not in self.VARYING and value != ""}
+        self.dumps = prototype.serializer.dumps
+
+    def fields(self, timer: Timer, created_at: str) -> dict[str, Any]:
+        """The whole hash of ``timer``'s job."""
+        args = (timer.schedule_id, timer.occurrence.astimezone(UTC).isoformat())
+        return {**self.shared, "created_at": created_at, "data": self.dumps((TASK, None, args, {})),
+                "description": _description(*args)}
+
+
+def _description(schedule_id: str, occurrence: str) -> str:
+    return f"schedule {schedule_id} at {occurrence}"
+
+
 def _fire_job(connection: Redis, schedule_id: str, when: datetime, options: TimerOptions) -> Job:
+    occurrence = when.astimezone(UTC).isoformat()
     job = Job.create(
         TASK,
-        args=(schedule_id, when.astimezone(UTC).isoformat()),
+        args=(schedule_id, occurrence),
         connection=connection,
         id=fire_job_id(schedule_id, when),
         timeout=options.job_timeout,
         result_ttl=options.result_ttl,
         status=JobStatus.SCHEDULED,
-        description=f"schedule {schedule_id} at {when.astimezone(UTC).isoformat()}",
+        description=_description(schedule_id, occurrence),
         on_failure=on_failure(),  # a run whose process dies is failed at once, not left running
     )
     job.origin = options.queue_name
