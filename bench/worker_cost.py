@@ -15,67 +15,27 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker
-from sqlalchemy import create_engine, insert, text
 
-from rqflow.db import get_sessionmaker
-from rqflow.local_redis import start_redis_server
-from rqflow.migrations import upgrade
-from rqflow.models import ScheduledJob, UserProfile, Workflow, WorkflowNode, utcnow
+from bench.common import add_schedules, fresh_database, machine, median, own_redis, print_table
+from rqflow.jobs.preload import preload_job_modules
+from rqflow.models import utcnow
 from rqflow.settings import get_settings
-from tests.helpers import free_port
 
-POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 QUEUE = "bench"
 TASK = "rqflow.jobs.tasks.execute_scheduled_trigger"
 
 
-def make_database(kind: str, workdir: Path) -> tuple[str, str | None]:
-    """A fresh, migrated database; the PostgreSQL one's name, to drop afterwards."""
-    if kind == "sqlite":
-        url = f"sqlite:///{workdir / 'bench.db'}"
-        upgrade(url)
-        return url, None
-    name = f"rqflow_bench_{uuid.uuid4().hex[:8]}"
-    with create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT").connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    upgrade(url)
-    return url, name
-
-
-def drop_database(name: str | None) -> None:
-    if name is not None:
-        with create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT").connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def due_schedules(url: str, count: int) -> list[tuple[str, str]]:
+def due_occurrences(url: str, count: int) -> list[tuple[str, str]]:
     """N active hourly schedules whose next occurrence is due now: (id, occurrence ISO)."""
     due = utcnow().replace(microsecond=0) - timedelta(seconds=1)
-    with get_sessionmaker(url)() as db:
-        user = UserProfile(name="bench")
-        db.add(user)
-        db.flush()
-        workflow = Workflow(user_profile_id=user.id, name="bench",
-                            nodes=[WorkflowNode(key="t", component_type="trigger_schedule", config={})])
-        db.add(workflow)
-        db.flush()
-        rows = [{"id": str(uuid.uuid4()), "name": f"s{i}", "workflow_id": workflow.id, "user_profile_id": user.id,
-                 "schedule_type": "interval", "interval_seconds": 3600, "start_at": due, "timezone": "UTC",
-                 "status": "active", "next_run_at": due, "run_count": 0, "error_count": 0, "last_error": "",
-                 "description": "", "created_at": due, "updated_at": due} for i in range(count)]
-        db.execute(insert(ScheduledJob), rows)
-        db.commit()
-    return [(row["id"], due.isoformat()) for row in rows]
+    return [(schedule_id, due.isoformat()) for schedule_id in add_schedules(url, count, first_run=due)]
 
 
 def drain(redis: Redis, worker_class: type[Worker], enqueue: list[tuple[str, tuple[object, ...]]]) -> float:
@@ -101,36 +61,26 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     worker_class = SimpleWorker if args.worker == "simple" else Worker
+    preload_job_modules()  # as `rqflow worker` does before it forks its first work horse
     ours: list[float] = []
     peer: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        workdir = Path(tmp)
-        port = free_port()
-        server = start_redis_server(port, workdir)
-        try:
-            redis = Redis(port=port)
-            for attempt in range(args.repeat):
-                (workdir / str(attempt)).mkdir()
-                url, name = make_database(args.database, workdir / str(attempt))
-                os.environ.update(RQFLOW_DATABASE_URL=url, RQFLOW_REDIS_URL=f"redis://127.0.0.1:{port}/0",
-                                  RQFLOW_QUEUE=QUEUE)
+    with tempfile.TemporaryDirectory() as tmp, own_redis(Path(tmp)) as redis:
+        for _ in range(args.repeat):
+            with fresh_database(args.database, Path(tmp)) as url:
+                os.environ.update(RQFLOW_DATABASE_URL=url, RQFLOW_REDIS_URL=redis.url, RQFLOW_QUEUE=QUEUE)
                 get_settings.cache_clear()
-                try:
-                    jobs = [(TASK, pair) for pair in due_schedules(url, args.count)]
-                    ours.append(drain(redis, worker_class, jobs))
-                    peer.append(drain(redis, worker_class, [("builtins.len", ((),))] * args.count))
-                finally:
-                    drop_database(name)
-                    redis.flushall()
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-    ours_rate, peer_rate = args.count / statistics.median(ours), args.count / statistics.median(peer)
-    print(f"worker cost per occurrence ({args.count} jobs, {worker_class.__name__}, {args.database}, "
-          f"median of {args.repeat}):")
-    print(f"  execute_scheduled_trigger  {ours_rate:8.1f} jobs/s")
-    print(f"  no-op RQ job               {peer_rate:8.1f} jobs/s")
-    print(f"  ratio rqflow / peer        {ours_rate / peer_rate:.3f}")
+                jobs = [(TASK, pair) for pair in due_occurrences(url, args.count)]
+                ours.append(drain(redis.client, worker_class, jobs))
+                peer.append(drain(redis.client, worker_class, [("builtins.len", ((),))] * args.count))
+            redis.client.flushall()
+    ours_rate, peer_rate = args.count / median(ours), args.count / median(peer)
+    print_table(
+        f"worker cost per occurrence: {args.count} jobs, {worker_class.__name__}, {args.database} "
+        f"(median of {args.repeat}; {machine()})",
+        ["job", "jobs/s", "ratio to peer"],
+        [["execute_scheduled_trigger (one-node workflow)", ours_rate, ours_rate / peer_rate],
+         ["no-op RQ job (len(()))", peer_rate, 1.0]],
+    )
 
 
 if __name__ == "__main__":
