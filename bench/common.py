@@ -76,23 +76,30 @@ def fresh_database(kind: str, workdir: Path) -> Iterator[str]:
 
 
 def add_schedules(url: str, count: int, *, first_run: datetime | None = None, spread_seconds: int = 0,
-                  interval_seconds: int = 3600, name_prefix: str = "s") -> list[str]:
+                  interval_seconds: int = 3600, name_prefix: str = "s", user_id: int | None = None,
+                  workflow_id: int | None = None) -> list[str]:
     """Insert N active interval schedules of one user and one workflow; return their ids.
 
     The i-th schedule's next run is ``first_run + i % spread_seconds`` (all at
     ``first_run`` when ``spread_seconds`` is 0), so a benchmark chooses between
-    "all due at once" and "spread over an hour".
+    "all due at once" and "spread over an hour". By default a new user and a new
+    workflow own them; pass ``user_id`` (and ``workflow_id``, one of that user's
+    workflows) to fill an existing user's account instead.
     """
     first_run = first_run or utcnow().replace(microsecond=0) + timedelta(seconds=60)
     with get_sessionmaker(url)() as db:
-        user = UserProfile(name=f"bench-{uuid.uuid4().hex[:6]}")
-        db.add(user)
-        db.flush()
-        workflow = Workflow(user_profile_id=user.id, name="bench",
-                            nodes=[WorkflowNode(key="t", component_type="trigger_schedule", config={})])
-        db.add(workflow)
-        db.flush()
-        rows = [_schedule_row(i, first_run, spread_seconds, interval_seconds, name_prefix, workflow.id, user.id)
+        if user_id is None:
+            user = UserProfile(name=f"bench-{uuid.uuid4().hex[:6]}")
+            db.add(user)
+            db.flush()
+            user_id = user.id
+        if workflow_id is None:
+            workflow = Workflow(user_profile_id=user_id, name="bench",
+                                nodes=[WorkflowNode(key="t", component_type="trigger_schedule", config={})])
+            db.add(workflow)
+            db.flush()
+            workflow_id = workflow.id
+        rows = [_schedule_row(i, first_run, spread_seconds, interval_seconds, name_prefix, workflow_id, user_id)
                 for i in range(count)]
         for start in range(0, count, 5000):
             db.execute(insert(ScheduledJob), rows[start:start + 5000])
