@@ -25,7 +25,9 @@ def _settings() -> Settings:
             field = "RQFLOW_" + "_".join(str(p) for p in error["loc"]).upper()
             typer.echo(f"rqflow: bad setting {field}: {error['msg']}", err=True)
         raise typer.Exit(2) from None
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from rqflow.observability.logs import configure_logging
+
+    configure_logging(settings)  # one handler, JSON or text, for this process and its libraries
     return settings
 
 
@@ -40,7 +42,9 @@ def web(
     from rqflow.api.app import create_app
 
     settings = _settings()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower())
+    # log_config=None: uvicorn logs through the handler configure_logging installed
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level.lower(),
+                log_config=None)
 
 
 @app.command()
@@ -51,12 +55,12 @@ def worker(
     """Run an RQ worker on the rqflow queue."""
     from rq import SimpleWorker, Worker
 
-    from rqflow.components import load_components
     from rqflow.jobs.connection import get_queue, get_redis
     from rqflow.jobs.failures import horse_killed
+    from rqflow.jobs.preload import preload_job_modules
 
     _settings()
-    load_components()
+    preload_job_modules()  # once here, instead of in every forked work horse
     worker_class = SimpleWorker if simple else Worker
     # A killed job process fails its ledger row at once instead of leaving it running.
     worker = worker_class([get_queue()], connection=get_redis(), work_horse_killed_handler=horse_killed)

@@ -173,7 +173,8 @@ def serve_http(*, host: str, port: int, log_level: str) -> None:
     """Serve streamable HTTP on ``host:port`` until interrupted."""
     import uvicorn
 
-    uvicorn.run(http_app(host=host, port=port), host=host, port=port, log_level=log_level)
+    # log_config=None: uvicorn logs through the handler rqflow.observability.logs installed
+    uvicorn.run(http_app(host=host, port=port), host=host, port=port, log_level=log_level, log_config=None)
 
 
 def _origin(host: str, port: int) -> str:

@@ -8,7 +8,7 @@ runtime error in a worker.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     # Sent as a bearer token, only to llm_base_url; a SecretStr so it never shows in logs or reprs.
     llm_api_key: SecretStr = SecretStr("")
     log_level: str = "INFO"
+    # json: one JSON object a line (for log shippers); text: for people; auto: text on a terminal, else json.
+    log_format: Literal["auto", "json", "text"] = "auto"
     # The API answers 503 once a request has waited this long for the database (SQLite's write lock, a
     # PostgreSQL connection, statement or row lock), instead of hanging for as long as an outage lasts.
     api_database_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0

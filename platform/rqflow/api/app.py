@@ -10,6 +10,7 @@ from rqflow.api.errors import ERROR_RESPONSES, install_error_handlers
 from rqflow.api.paths import RefuseControlCharacters
 from rqflow.api.routes import components, health, schedules, tools, workflows
 from rqflow.components import load_components
+from rqflow.observability.web import instrument
 from rqflow.settings import Settings, get_settings
 
 
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RefuseControlCharacters)
+    instrument(app, settings)  # request ids, request latency and GET /metrics
     install_error_handlers(app)
     app.include_router(health.router)
     for router in (schedules.router, workflows.router, workflows.runs_router, components.router, tools.router):

@@ -20,6 +20,8 @@ from rqflow.db import session_scope
 from rqflow.jobs.connection import WAKE_CHANNEL, get_redis
 from rqflow.jobs.signals import RedisSignals
 from rqflow.models import ScheduledJob, UserProfile, utcnow
+from rqflow.observability.context import bind
+from rqflow.observability.task_context import task_context
 from rqflow.scheduler.timers import Timer, TimerOptions, arm
 from rqflow.services.occurrences import StartedRun, claim_occurrence, claim_run, finish_run
 from rqflow.settings import get_settings
@@ -28,6 +30,7 @@ from rqflow.triggers import dispatch_event
 log = logging.getLogger(__name__)
 
 
+@task_context(schedule_id="scheduled_job_id", scheduled_for="scheduled_for")
 def execute_scheduled_trigger(scheduled_job_id: str, scheduled_for: str) -> dict[str, Any]:
     """Run one scheduled occurrence of ``scheduled_job_id`` at most once."""
     when = datetime.fromisoformat(scheduled_for)
@@ -51,6 +54,7 @@ def execute_scheduled_trigger(scheduled_job_id: str, scheduled_for: str) -> dict
     return _run_started(started, signals)
 
 
+@task_context(run_id="run_id")
 def execute_run(run_id: int) -> dict[str, Any]:
     """Run a ledger row handed to the queue (run now, catch-up, backfill, a buffered occurrence), once."""
     signals = RedisSignals(get_redis())
@@ -75,6 +79,7 @@ def _arm_next(schedule_id: str, occurrence: datetime, fire_at: datetime) -> None
 
 def _run_started(started: StartedRun, signals: RedisSignals) -> dict[str, Any]:
     """Dispatch the schedule event and record the outcome, whatever happens."""
+    bind(schedule_id=started.schedule_id, scheduled_for=started.scheduled_for, run_id=started.run_id)
     load_components()
     error, reason, workflow_runs = "", "", []
     try:

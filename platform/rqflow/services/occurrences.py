@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rqflow.models import NodeRun, ScheduledJob, ScheduleRun, WorkflowRun
+from rqflow.observability.firing import record_duplicate, record_start
 from rqflow.services.audit import SYSTEM_WORKER, snapshot
 from rqflow.services.catchup import advance_schedule, due_occurrences
 from rqflow.services.lifecycle import pause
@@ -66,6 +67,7 @@ def claim_occurrence(
     if job.next_run_at != scheduled_for:
         log.info("stale or duplicate occurrence %s of %s (expects %s)", scheduled_for, job.id, job.next_run_at)
         db.rollback()
+        record_duplicate()  # after the rollback: never talk to Redis while holding the schedule's row lock
         return None
     before = snapshot(job)
     # A worker whose clock runs behind the scheduler's still counts the delivered occurrence as due.
@@ -86,7 +88,9 @@ def claim_occurrence(
     except IntegrityError:
         db.rollback()
         log.info("occurrence %s of %s already claimed", scheduled_for, job.id)
+        record_duplicate()
         return None
+    record_start(scheduled_for=claim.scheduled_for, started_at=now, trigger_kind="schedule")  # for /metrics
     return claim
 
 
@@ -109,6 +113,7 @@ def claim_run(*, db: Session, run_id: int, now: datetime, signals: SchedulerSign
     started = StartedRun(run_id=run.id, schedule_id=job.id, scheduled_for=run.scheduled_for,
                          trigger_kind=run.trigger_kind)
     db.commit()
+    record_start(scheduled_for=started.scheduled_for, started_at=now, trigger_kind=started.trigger_kind)
     return started
 
 
@@ -206,7 +211,8 @@ def fail_running_run(
     fail_workflow_runs(db, schedule_run_id=run.id, error=error, now=now)
     _record_outcome(db, job, run, error=error, reason=ABANDONED_REASON, now=now, signals=signals)
     db.commit()
-    log.warning("run %s of schedule %s (job %s) failed: %s", run.id, job.id, rq_job_id, error)
+    log.warning("run %s of schedule %s (job %s) failed: %s", run.id, job.id, rq_job_id, error,
+                extra={"schedule_id": job.id, "run_id": run.id, "rq_job_id": rq_job_id})
     return run.id
 
 

@@ -76,7 +76,8 @@ def _catch_up_one(db: Session, schedule_id: str, *, now: datetime, cutoff: datet
     due = due_occurrences(job, since=due_at, now=now, include_since=True)
     advance_schedule(db, job, due=due, now=now, signals=signals, here=False, actor=SYSTEM_SCHEDULER, before=before)
     db.commit()
-    log.info("schedule %s was overdue since %s: caught up over %d occurrences", schedule_id, due_at, len(due))
+    log.info("schedule %s was overdue since %s: caught up over %d occurrences", schedule_id, due_at, len(due),
+             extra={"schedule_id": schedule_id})
     return True
 
 

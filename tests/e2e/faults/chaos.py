@@ -86,8 +86,9 @@ def leader(procs: list[Proc], *, exclude: Proc | None = None) -> Proc | None:
     return leading[0] if len(leading) == 1 else None
 
 
-# RQ's line for a job taken off the queue: "Worker <name>: <queue>: <description> (<job id>)".
-DEQUEUED = re.compile(r"Worker \S+: \S+: (?!Job OK)(?!job ).* \((rqflow-(?:fire|run)-[A-Za-z0-9_-]+)\)$")
+# RQ's line for a job taken off the queue: "Worker <name>: <queue>: <description> (<job id>)",
+# at the end of a text line or of a JSON line's "message".
+DEQUEUED = re.compile(r"Worker \S+: \S+: (?!Job OK)(?!job ).* \((rqflow-(?:fire|run)-[A-Za-z0-9_-]+)\)(?:$|\")")
 
 
 def deliveries(worker_logs: list[str]) -> dict[str, int]:

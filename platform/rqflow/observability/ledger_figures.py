@@ -1,0 +1,65 @@
+"""Figures read from the database at scrape time: the ledger by status, schedules by status.
+
+These are gauges, not counters: each scrape reports what the tables hold now,
+so ``/metrics`` always equals the ledger (and a deleted schedule takes its rows'
+counts with it). One ``GROUP BY`` per table; the ledger's ``status`` index
+(``ix_schedule_runs_status_started_at``) is what the planner has to work with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+from sqlalchemy import Connection, func, select
+
+from rqflow.models import ScheduledJob, ScheduleRun
+from rqflow.models.schedule import SCHEDULE_STATUSES
+from rqflow.models.schedule_run import RUN_STATUSES, TRIGGER_KINDS
+
+# Ledger statuses of rows that were handed to RQ: the occurrences that fired.
+FIRED_STATUSES = ("enqueued", "running", "succeeded", "failed")
+
+
+def ledger_metrics(connection: Connection) -> list[Metric]:
+    """Occurrences by status and trigger kind, occurrences fired, and schedules by status."""
+    runs = {(status, kind): count for status, kind, count in connection.execute(
+        select(ScheduleRun.status, ScheduleRun.trigger_kind, func.count())
+        .group_by(ScheduleRun.status, ScheduleRun.trigger_kind))}
+    schedules = dict(connection.execute(select(ScheduledJob.status, func.count()).group_by(ScheduledJob.status)).all())
+    return [_occurrences(runs), _fired(runs), _schedules(schedules)]
+
+
+def _occurrences(runs: dict[tuple[str, str], int]) -> Metric:
+    family = GaugeMetricFamily(
+        "rqflow_occurrences",
+        "Ledger rows (schedule_runs) by status and trigger kind, counted in the database at scrape time.",
+        labels=["status", "trigger"])
+    for status in _with_unknown(RUN_STATUSES, (s for s, _ in runs)):
+        for kind in _with_unknown(TRIGGER_KINDS, (k for _, k in runs)):
+            family.add_metric([status, kind], runs.get((status, kind), 0))
+    return family
+
+
+def _fired(runs: dict[tuple[str, str], int]) -> Metric:
+    family = GaugeMetricFamily(
+        "rqflow_occurrences_fired",
+        "Ledger rows handed to RQ (enqueued, running, succeeded or failed) by trigger kind, counted at scrape time.",
+        labels=["trigger"])
+    for kind in _with_unknown(TRIGGER_KINDS, (k for _, k in runs)):
+        family.add_metric([kind], sum(runs.get((status, kind), 0) for status in FIRED_STATUSES))
+    return family
+
+
+def _schedules(schedules: dict[str, int]) -> Metric:
+    family = GaugeMetricFamily(
+        "rqflow_schedules", "Schedules by status (active ones should each have one timer), counted at scrape time.",
+        labels=["status"])
+    for status in _with_unknown(SCHEDULE_STATUSES, schedules):
+        family.add_metric([status], schedules.get(status, 0))
+    return family
+
+
+def _with_unknown(known: tuple[str, ...], seen: Iterable[str]) -> list[str]:
+    """Every known value (so a series exists before its first row), then any value the code does not know yet."""
+    return [*known, *sorted(set(seen) - set(known))]

@@ -1,0 +1,91 @@
+"""One log handler per process, on stderr, that every library logs through.
+
+``RQFLOW_LOG_FORMAT``: ``json`` writes one JSON object a line (what a log shipper
+wants), ``text`` a line for people, ``auto`` (the default) text when stderr is a
+terminal and JSON otherwise. Either way each line carries the ids bound in
+:mod:`rqflow.observability.context`.
+
+Libraries that bring their own handlers are made to use this one instead, so no
+line is printed twice or in a second format:
+
+- uvicorn installs its handlers from ``log_config`` unless that is ``None``
+  (``rqflow web`` and ``rqflow mcp --transport http`` pass ``None``); its
+  loggers then propagate here.
+- RQ's ``Worker.work`` adds its own handlers to ``rq.worker`` and ``rq.job`` only
+  when no handler up the logger tree would catch their lines; the root handler
+  installed here does, so RQ logs through it.
+- The MCP SDK calls ``logging.basicConfig``, which does nothing once the root has a handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import IO
+
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter
+
+from rqflow.observability.context import FIELDS, ContextFilter
+from rqflow.settings import Settings
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Renamed in JSON to the names log shippers look for first.
+JSON_RENAMES = {"levelname": "level", "name": "logger"}
+# uvicorn attaches a copy of each message with terminal colour codes; JSON readers want only the plain one.
+JSON_DROPPED = ("color_message",)
+# Loggers that would otherwise keep handlers of their own.
+_OWN_HANDLERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "rq.worker", "rq.job")
+
+
+class TextFormatter(logging.Formatter):
+    """The usual one-line format, followed by whichever ids the record carries."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        ids = " ".join(f"{key}={getattr(record, key)}" for key in FIELDS if hasattr(record, key))
+        if not ids:
+            return line
+        head, newline, rest = line.partition("\n")  # ids stay on the first line, above a traceback
+        return f"{head} [{ids}]{newline}{rest}"
+
+
+def json_formatter() -> logging.Formatter:
+    """One JSON object a line; extra record attributes (the bound ids) become keys."""
+    return JsonFormatter("%(levelname)s %(name)s %(message)s", rename_fields=JSON_RENAMES, timestamp="time",
+                         reserved_attrs=[*RESERVED_ATTRS, *JSON_DROPPED])
+
+
+def wants_json(log_format: str, stream: IO[str]) -> bool:
+    """Whether ``log_format`` means JSON on ``stream`` (``auto``: unless a person is watching)."""
+    if log_format == "auto":
+        return not stream.isatty()
+    return log_format == "json"
+
+
+def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logging.Handler:
+    """Send every logger of this process to one handler on ``stream`` (default stderr); return the handler."""
+    stream = stream or sys.stderr
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(json_formatter() if wants_json(settings.log_format, stream) else TextFormatter())
+    handler.addFilter(ContextFilter())
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if _replaceable(h)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(settings.log_level.upper())
+    for name in _OWN_HANDLERS:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    logging.captureWarnings(True)  # a library's warning becomes a line in the same format
+    return handler
+
+
+def _replaceable(handler: logging.Handler) -> bool:
+    """A plain stream handler (ours from an earlier call, or one ``basicConfig`` left) would print each line
+    again; a specialised one (pytest's capture, a test's) is someone else's and stays."""
+    return type(handler) is logging.StreamHandler
