@@ -6,6 +6,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 REDIS_PORT ?= 6379
+# The Procfile's processes `make run` starts (dashboard: rq-dashboard, optional).
+PROCESSES ?= web scheduler worker dashboard
 export RQFLOW_DATABASE_URL ?= sqlite:///$(CURDIR)/rqflow.db
 export RQFLOW_REDIS_URL ?= redis://127.0.0.1:$(REDIS_PORT)/0
 
@@ -25,9 +27,10 @@ run: install ## Migrate, make sure Redis answers, and start web + scheduler + wo
 	$(BIN)/rqflow migrate
 	@echo ""
 	@echo "rqflow is starting: API on http://127.0.0.1:$(PORT), docs on http://127.0.0.1:$(PORT)/docs"
+	@echo "metrics on http://127.0.0.1:$(PORT)/metrics; rq-dashboard on http://127.0.0.1:9181 (leave it out: make run PROCESSES='web scheduler worker')"
 	@echo "Create a token in another shell:  $(BIN)/rqflow user create alice"
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) web scheduler worker
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) $(PROCESSES)
 
 test: install ## Run the whole suite (unit, integration against real Redis and Postgres, end-to-end).
 	$(BIN)/python -m pytest -q

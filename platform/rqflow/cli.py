@@ -78,6 +78,23 @@ def scheduler() -> None:
 
 
 @app.command()
+def dashboard(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 9181,
+) -> None:
+    """Serve rq-dashboard (queues, jobs, workers) for rqflow's Redis; needs the ``dashboard`` extra."""
+    settings = _settings()
+    try:
+        from rq_dashboard.cli import run
+    except ImportError:
+        typer.echo("rqflow: rq-dashboard is not installed: pip install 'rqflow[dashboard]'", err=True)
+        raise typer.Exit(2) from None
+    os.environ["RQ_DASHBOARD_REDIS_URL"] = settings.redis_url  # not in argv, where ps would show a password
+    run.main(args=["--bind", host, "--port", str(port)], prog_name="rqflow dashboard",
+             auto_envvar_prefix="RQ_DASHBOARD")
+
+
+@app.command()
 def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Bring the database schema up to date (alembic upgrade head)."""
     from rqflow.migrations import upgrade
