@@ -49,13 +49,21 @@ chaos: install ## Fault scenarios, long variant: 50+ scheduler SIGKILLs, freezes
 		$(BIN)/python -m pytest -q -s -p no:cacheprovider tests/e2e/faults
 	@echo "figures of this run: $(CHAOS_LOG) (one JSON line per scenario and database)"
 
-bench: install ## Print benchmark figures (rqflow beside bare rq-scheduler); asserts nothing.
-	PYTHONPATH=platform:. $(BIN)/python bench/startup_sync.py --count 10000 --database sqlite
-	PYTHONPATH=platform:. $(BIN)/python bench/startup_sync.py --count 10000 --database postgres
-	PYTHONPATH=platform:. $(BIN)/python bench/dispatch.py --count 1000
-	PYTHONPATH=platform:. $(BIN)/python bench/dispatch.py --count 10000
-	PYTHONPATH=platform:. $(BIN)/python bench/worker_cost.py --count 500 --database sqlite --worker simple
-	PYTHONPATH=platform:. $(BIN)/python bench/worker_cost.py --count 200 --database postgres --worker fork
+BENCH := PYTHONPATH=platform:. $(BIN)/python
+
+bench: install ## Print benchmark figures, rqflow beside bare rq-scheduler / RQ in the same run (about 9 minutes); asserts nothing.
+	$(BENCH) bench/dispatch.py --count 1000
+	$(BENCH) bench/dispatch.py --count 10000
+	$(BENCH) bench/startup_sync.py --count 10000 --database sqlite
+	$(BENCH) bench/startup_sync.py --count 10000 --database postgres
+	$(BENCH) bench/startup_sync.py --count 100000 --database sqlite --peer-count 5000
+	$(BENCH) bench/startup_sync.py --count 100000 --database postgres --peer-count 5000
+	$(BENCH) bench/worker_cost.py --count 500 --database sqlite --worker simple
+	$(BENCH) bench/worker_cost.py --count 200 --database sqlite --worker fork
+	$(BENCH) bench/worker_cost.py --count 200 --database postgres --worker fork
+	$(BENCH) bench/api_latency.py --database sqlite
+	$(BENCH) bench/api_latency.py --database postgres
+	$(BENCH) bench/lateness.py --database sqlite postgres --steady-seconds 30 --burst 1000 --workers 2
 
 lint: install
 	$(BIN)/ruff check platform tests

@@ -104,7 +104,7 @@ def add_schedules(url: str, count: int, *, first_run: datetime | None = None, sp
         for start in range(0, count, 5000):
             db.execute(insert(ScheduledJob), rows[start:start + 5000])
         db.commit()
-    return [row["id"] for row in rows]
+    return [str(row["id"]) for row in rows]
 
 
 def _schedule_row(i: int, first_run: datetime, spread: int, interval: int, prefix: str,

@@ -2,7 +2,7 @@
 
 Prints figures; asserts nothing. Usage::
 
-    python bench/lateness.py --database sqlite
+    python bench/lateness.py --database sqlite postgres
     python bench/lateness.py --database postgres --steady-seconds 30 --burst 1000 --workers 2
 
 Two scenarios, each run with real processes against a redis-server of the run's own:
@@ -136,31 +136,29 @@ def row(name: str, values: list[float]) -> list[object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], nargs="+", default=["sqlite"])
     parser.add_argument("--steady-seconds", type=int, default=30)
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
+    steady_name, burst_name = "steady 1/s, 1 worker", f"{args.burst} due at once, {args.workers} workers"
+    rows = []
     with tempfile.TemporaryDirectory() as tmp, own_redis(Path(tmp)) as redis:
         workdir, client = Path(tmp), redis.client
-        steady = rqflow_lateness(args.database, client, redis.url, workdir, count=1, every=1,
-                                 occurrences=args.steady_seconds, workers=1)
-        burst = rqflow_lateness(args.database, client, redis.url, workdir, count=args.burst, every=3600,
-                                occurrences=1, workers=args.workers)
-        start = time.time() + LEAD_SECONDS + 1
-        peer_steady = peer_lateness(client, redis.url, workdir, workers=1,
-                                    instants=[float(int(start) + i) for i in range(args.steady_seconds)])
-        start = time.time() + LEAD_SECONDS + 1
-        peer_burst = peer_lateness(client, redis.url, workdir, workers=args.workers,
-                                   instants=[float(int(start))] * args.burst)
-    print_table(
-        f"lateness, due instant -> worker starts the job, {args.database} ({machine()})",
-        ["scenario", "runs", "p50 ms", "p99 ms", "max ms"],
-        [row("steady 1/s, 1 worker: rqflow", steady),
-         row("steady 1/s, 1 worker: rq-scheduler -i 1 + rq worker", peer_steady),
-         row(f"{args.burst} due at once, {args.workers} workers: rqflow", burst),
-         row(f"{args.burst} due at once, {args.workers} workers: rq-scheduler -i 1 + rq worker", peer_burst)],
-    )
+        for kind in args.database:
+            rows.append(row(f"{steady_name}: rqflow, {kind}", rqflow_lateness(
+                kind, client, redis.url, workdir, count=1, every=1, occurrences=args.steady_seconds, workers=1)))
+            rows.append(row(f"{burst_name}: rqflow, {kind}", rqflow_lateness(
+                kind, client, redis.url, workdir, count=args.burst, every=3600, occurrences=1,
+                workers=args.workers)))
+        start = int(time.time() + LEAD_SECONDS + 1)
+        rows.append(row(f"{steady_name}: rq-scheduler -i 1 + rq worker", peer_lateness(
+            client, redis.url, workdir, workers=1, instants=[float(start + i) for i in range(args.steady_seconds)])))
+        start = int(time.time() + LEAD_SECONDS + 1)
+        rows.append(row(f"{burst_name}: rq-scheduler -i 1 + rq worker", peer_lateness(
+            client, redis.url, workdir, workers=args.workers, instants=[float(start)] * args.burst)))
+    print_table(f"lateness, due instant -> worker starts the job ({machine()})",
+                ["scenario", "runs", "p50 ms", "p99 ms", "max ms"], rows)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,13 @@ import argparse
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker
+from rq.worker import BaseWorker
 
 from bench.common import add_schedules, fresh_database, machine, median, own_redis, print_table
 from rqflow.jobs.preload import preload_job_modules
@@ -38,7 +40,7 @@ def due_occurrences(url: str, count: int) -> list[tuple[str, str]]:
     return [(schedule_id, due.isoformat()) for schedule_id in add_schedules(url, count, first_run=due)]
 
 
-def drain(redis: Redis, worker_class: type[Worker], enqueue: list[tuple[str, tuple[object, ...]]]) -> float:
+def drain(redis: Redis, worker_class: type[BaseWorker], enqueue: Sequence[tuple[str, tuple[object, ...]]]) -> float:
     """Seconds for one burst worker to run every job given as (function, args)."""
     queue = Queue(QUEUE, connection=redis)
     with redis.pipeline() as pipe:
@@ -60,7 +62,7 @@ def main() -> None:
     parser.add_argument("--worker", choices=["simple", "fork"], default="simple")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    worker_class = SimpleWorker if args.worker == "simple" else Worker
+    worker_class: type[BaseWorker] = SimpleWorker if args.worker == "simple" else Worker
     preload_job_modules()  # as `rqflow worker` does before it forks its first work horse
     ours: list[float] = []
     peer: list[float] = []
