@@ -26,7 +26,7 @@ from rq import Queue, SimpleWorker, Worker
 from rq.worker import BaseWorker
 
 from bench.common import add_schedules, fresh_database, machine, median, own_redis, print_table
-from rqflow.jobs.preload import preload_job_modules
+from rqflow.jobs.preload import preload_job_modules, warm_statement_cache
 from rqflow.models import utcnow
 from rqflow.settings import get_settings
 
@@ -71,6 +71,7 @@ def main() -> None:
             with fresh_database(args.database, Path(tmp)) as url:
                 os.environ.update(RQFLOW_DATABASE_URL=url, RQFLOW_REDIS_URL=redis.url, RQFLOW_QUEUE=QUEUE)
                 get_settings.cache_clear()
+                warm_statement_cache(url)  # as `rqflow worker` does at start
                 jobs = [(TASK, pair) for pair in due_occurrences(url, args.count)]
                 ours.append(drain(redis.client, worker_class, jobs))
                 peer.append(drain(redis.client, worker_class, [("builtins.len", ((),))] * args.count))

@@ -57,10 +57,11 @@ def worker(
 
     from rqflow.jobs.connection import get_queue, get_redis
     from rqflow.jobs.failures import horse_killed
-    from rqflow.jobs.preload import preload_job_modules
+    from rqflow.jobs.preload import preload_job_modules, warm_statement_cache
 
     _settings()
     preload_job_modules()  # once here, instead of in every forked work horse
+    warm_statement_cache()
     worker_class = SimpleWorker if simple else Worker
     # A killed job process fails its ledger row at once instead of leaving it running.
     worker = worker_class([get_queue()], connection=get_redis(), work_horse_killed_handler=horse_killed)

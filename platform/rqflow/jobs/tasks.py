@@ -21,6 +21,7 @@ from rqflow.jobs.connection import WAKE_CHANNEL, get_redis
 from rqflow.jobs.signals import RedisSignals
 from rqflow.models import ScheduledJob, UserProfile, utcnow
 from rqflow.observability.context import bind
+from rqflow.observability.firing import record_start  # for /metrics: how late each run started
 from rqflow.observability.task_context import task_context
 from rqflow.scheduler.timers import Timer, TimerOptions, arm
 from rqflow.services.occurrences import StartedRun, claim_occurrence, claim_run, finish_run
@@ -45,6 +46,7 @@ def execute_scheduled_trigger(scheduled_job_id: str, scheduled_for: str) -> dict
         )
     if claim is None:
         return {"claimed": False}
+    record_start(scheduled_for=claim.scheduled_for, started_at=claim.started_at, trigger_kind="schedule")
     if claim.next_run_at is not None and claim.next_fire_at is not None:
         _arm_next(claim.schedule_id, claim.next_run_at, claim.next_fire_at)
     if claim.run_id is None or claim.scheduled_for is None:
@@ -60,9 +62,11 @@ def execute_run(run_id: int) -> dict[str, Any]:
     signals = RedisSignals(get_redis())
     with session_scope() as db:
         db.connection()  # wait for the database before reading the clock
-        started = claim_run(db=db, run_id=run_id, now=utcnow(), signals=signals)
+        now = utcnow()
+        started = claim_run(db=db, run_id=run_id, now=now, signals=signals)
     if started is None:
         return {"claimed": False}
+    record_start(scheduled_for=started.scheduled_for, started_at=now, trigger_kind=started.trigger_kind)
     return _run_started(started, signals)
 
 

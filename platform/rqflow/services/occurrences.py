@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rqflow.models import NodeRun, ScheduledJob, ScheduleRun, WorkflowRun
-from rqflow.observability.firing import record_duplicate, record_start
+from rqflow.observability.firing import record_duplicate
 from rqflow.services.audit import SYSTEM_WORKER, snapshot
 from rqflow.services.catchup import advance_schedule, due_occurrences
 from rqflow.services.lifecycle import pause
@@ -40,6 +40,7 @@ class Claim:
     scheduled_for: datetime | None
     next_run_at: datetime | None
     next_fire_at: datetime | None
+    started_at: datetime
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def claim_occurrence(
         schedule_id=job.id, run_id=here.id if here else None, scheduled_for=here.scheduled_for if here else None,
         next_run_at=job.next_run_at,
         next_fire_at=fire_at(job.id, job.next_run_at, job.jitter_seconds) if job.next_run_at else None,
+        started_at=now,
     )
     try:
         db.commit()
@@ -90,7 +92,6 @@ def claim_occurrence(
         log.info("occurrence %s of %s already claimed", scheduled_for, job.id)
         record_duplicate()
         return None
-    record_start(scheduled_for=claim.scheduled_for, started_at=now, trigger_kind="schedule")  # for /metrics
     return claim
 
 
@@ -113,7 +114,6 @@ def claim_run(*, db: Session, run_id: int, now: datetime, signals: SchedulerSign
     started = StartedRun(run_id=run.id, schedule_id=job.id, scheduled_for=run.scheduled_for,
                          trigger_kind=run.trigger_kind)
     db.commit()
-    record_start(scheduled_for=started.scheduled_for, started_at=now, trigger_kind=started.trigger_kind)
     return started
 
 
