@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from redis import Redis
+from redis.typing import EncodableT, FieldT
 from rq.job import Job, JobStatus
 from rq.utils import now, utcformat
 from rq_scheduler import Scheduler
@@ -95,11 +96,11 @@ class FireJobTemplate:
     def __init__(self, connection: Redis, options: TimerOptions) -> None:
         prototype = _fire_job(connection, "prototype", now(), options)
         # Empty fields are left out: RQ reads a missing field as an empty one.
-        self.shared = {key: value for key, value in prototype.to_dict().items()
+        self.shared: dict[FieldT, EncodableT] = {key: value for key, value in prototype.to_dict().items()
                        if key not in self.VARYING and value != ""}
         self.dumps = prototype.serializer.dumps
 
-    def fields(self, timer: Timer, created_at: str) -> dict[str, Any]:
+    def fields(self, timer: Timer, created_at: str) -> dict[FieldT, EncodableT]:
         """The whole hash of ``timer``'s job."""
         args = (timer.schedule_id, timer.occurrence.astimezone(UTC).isoformat())
         return {**self.shared, "created_at": created_at, "data": self.dumps((TASK, None, args, {})),
