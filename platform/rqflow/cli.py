@@ -10,11 +10,14 @@ from typing import Annotated, Literal
 import typer
 from pydantic import ValidationError
 
+from rqflow.client import schedules_cli, workflows_cli
 from rqflow.settings import Settings, get_settings
 
 app = typer.Typer(help="rqflow: workflows on schedules, over RQ.", no_args_is_help=True, add_completion=False)
 user_app = typer.Typer(help="Manage users and API tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
+app.add_typer(schedules_cli.app, name="schedules")
+app.add_typer(workflows_cli.app, name="workflows")
 
 def _settings() -> Settings:
     """Load settings, turning a bad value into a one-line error instead of a traceback."""

@@ -1,0 +1,213 @@
+"""``rqflow schedules ...``: list, show, create, pause, resume, trigger, runs and delete, over the REST API.
+
+Each command parses its options, makes one call (two for tables that need more), and prints a table
+or, with ``--json``, the API's answer. Schedules are addressed by id: the API has no lookup by name
+(names need not be unique); ``rqflow schedules list --name PART`` finds the id.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import typer
+from rich.text import Text
+
+from rqflow.client import tables
+from rqflow.client.commands import JsonOption, LimitOption, OffsetOption, api, connect, emit, fail
+from rqflow.client.humanize import parse_interval, when, zone_of
+
+if TYPE_CHECKING:
+    from rqflow.client.api_client import ApiClient
+
+app = typer.Typer(help="Manage schedules through the REST API (RQFLOW_API_URL, RQFLOW_TOKEN).",
+                  no_args_is_help=True, callback=connect)
+
+ScheduleId = Annotated[str, typer.Argument(help="The schedule's id (`rqflow schedules list` shows it).")]
+ScheduleStatus = Literal["active", "paused", "stopped"]
+RunStatus = Literal["waiting", "enqueued", "running", "succeeded", "failed", "skipped", "missed"]
+
+
+@app.command("list")
+def list_schedules(
+    ctx: typer.Context,
+    status: Annotated[ScheduleStatus | None, typer.Option(help="Only schedules in this state.")] = None,
+    name: Annotated[str | None, typer.Option("--name", "--search", help="Only names containing this.")] = None,
+    limit: LimitOption = 50, offset: OffsetOption = 0, as_json: JsonOption = False,
+) -> None:
+    """List your schedules, oldest first: cadence, next run in the schedule's zone, last run, missed."""
+    with api(ctx) as client:
+        page = client.list_schedules(status=status, name=name, limit=limit, offset=offset)
+        last = {} if as_json else _last_statuses(client, page["items"])
+    emit(page, as_json=as_json, render=lambda: tables.schedules_table(page, last_statuses=last, now=_now()))
+
+
+def _last_statuses(client: ApiClient, items: list[dict[str, Any]]) -> dict[str, str | None]:
+    """Each schedule's newest ledger row's status: one small request per row, as SchedulePublic lacks it."""
+    return {item["id"]: _newest_status(client.list_runs(item["id"], limit=1)) for item in items}
+
+
+def _newest_status(page: dict[str, Any]) -> str | None:
+    return page["items"][0]["status"] if page["items"] else None
+
+
+@app.command("show")
+def show(ctx: typer.Context, schedule_id: ScheduleId, as_json: JsonOption = False) -> None:
+    """Show one schedule: its fields, state, counters and next runs."""
+    with api(ctx) as client:
+        item = client.get_schedule(schedule_id)
+    emit(item, as_json=as_json, render=lambda: tables.schedule_panel(item, now=_now()))
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="A name (need not be unique).")],
+    workflow: Annotated[int, typer.Option(help="Id of the workflow to run (`rqflow workflows list`).")],
+    cron: Annotated[str | None, typer.Option(help="Five-field cron line, e.g. '0 9 * * 1-5'.")] = None,
+    interval: Annotated[str | None, typer.Option(help="Every N seconds; 90, 90s, 5m, 2h or 1d.")] = None,
+    at: Annotated[str | None, typer.Option(
+        help="Once, at this ISO 8601 time; without an offset it is read in --timezone.")] = None,
+    timezone: Annotated[str, typer.Option(help="IANA zone the cron line (and --at) is read in.")] = "UTC",
+    payload: Annotated[str | None, typer.Option(help="JSON object handed to the workflow as event.payload.")]
+    = None,
+    description: Annotated[str, typer.Option(help="Free text.")] = "",
+    catchup: Annotated[Literal["skip", "latest", "all"] | None, typer.Option(
+        help="Missed occurrences: skip, latest (API default) or all.")] = None,
+    overlap: Annotated[Literal["skip", "buffer_one", "allow"] | None, typer.Option(
+        help="Occurrence due while a run is going: skip (API default), buffer_one or allow.")] = None,
+    max_runs: Annotated[int | None, typer.Option(min=1, help="Stop after this many runs.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an active schedule (exactly one of --cron, --interval, --at) and show it."""
+    body = {"name": name, "workflow_id": workflow, "timezone": timezone, "description": description,
+            **_cadence(cron=cron, interval=interval, at=at, timezone=timezone),
+            **_optional(trigger_payload=_payload(payload), catchup_policy=catchup, overlap_policy=overlap,
+                        max_runs=max_runs)}
+    with api(ctx) as client:
+        item = client.create_schedule(body)
+    emit(item, as_json=as_json, render=lambda: tables.schedule_panel(item, now=_now()))
+
+
+def _cadence(*, cron: str | None, interval: str | None, at: str | None, timezone: str) -> dict[str, Any]:
+    """The body's cadence fields; exactly one kind must be given."""
+    given = [flag for flag, value in (("--cron", cron), ("--interval", interval), ("--at", at)) if value]
+    if len(given) != 1:
+        fail("give exactly one of --cron, --interval, --at" + (f" (got {', '.join(given)})" if given else ""),
+             code=1)
+    if cron:
+        return {"schedule_type": "cron", "cron_expression": cron}
+    if interval:
+        return {"schedule_type": "interval", "interval_seconds": _seconds(interval)}
+    return {"schedule_type": "once", "run_at": _instant(at or "", timezone)}
+
+
+def _seconds(text: str) -> int:
+    try:
+        return parse_interval(text)
+    except ValueError as exc:
+        fail(f"--interval: {exc}", code=1)
+
+
+def _instant(text: str, timezone: str) -> str:
+    """An ISO instant; a time without an offset is read in the schedule's zone, as a person means it."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--at: {text!r} is not an ISO 8601 time (e.g. 2030-01-01T09:00 or 2030-01-01T09:00+01:00)", code=1)
+    zone = zone_of(timezone)
+    if value.tzinfo is None and zone is not None:
+        value = value.replace(tzinfo=zone)
+    return value.isoformat()  # still naive if the zone is unknown here: the API names the problem
+
+
+def _payload(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        fail(f"--payload: not valid JSON: {exc}", code=1)
+
+
+def _optional(**values: Any) -> dict[str, Any]:
+    """Fields given on the command line; the others keep the API's defaults."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+@app.command("pause")
+def pause(
+    ctx: typer.Context, schedule_id: ScheduleId,
+    reason: Annotated[str, typer.Option(help="Why; shown on the schedule.")] = "",
+    until: Annotated[str | None, typer.Option(help="Resume by itself at this ISO 8601 time (with an offset).")]
+    = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Pause a schedule (no runs until resumed, or until --until)."""
+    with api(ctx) as client:
+        item = client.pause_schedule(schedule_id, reason=reason, until=until)
+    emit(item, as_json=as_json, render=lambda: _pause_line(item))
+
+
+def _pause_line(item: dict[str, Any]) -> Text:
+    zone = zone_of(item["timezone"])
+    until = f" until {when(item['paused_until'], zone, _now())}" if item["paused_until"] else ""
+    reason = f": {item['paused_reason']}" if item["paused_reason"] else ""
+    return Text(f"paused {item['name']} ({item['id']}){until}{reason}")
+
+
+@app.command("resume")
+def resume(ctx: typer.Context, schedule_id: ScheduleId, as_json: JsonOption = False) -> None:
+    """Resume a paused schedule; its catch-up policy decides what missed occurrences still run."""
+    with api(ctx) as client:
+        item = client.resume_schedule(schedule_id)
+    emit(item, as_json=as_json, render=lambda: _resume_line(item))
+
+
+def _resume_line(item: dict[str, Any]) -> Text:
+    next_run = when(item["next_run_at"], zone_of(item["timezone"]), _now())
+    return Text(f"resumed {item['name']} ({item['id']}); next run {next_run}")
+
+
+@app.command("trigger")
+def trigger(ctx: typer.Context, schedule_id: ScheduleId, as_json: JsonOption = False) -> None:
+    """Run the schedule's workflows now, once, outside its cadence; shows the ledger row."""
+    with api(ctx) as client:
+        run = client.trigger_schedule(schedule_id)
+    emit(run, as_json=as_json, render=lambda: tables.run_panel(run))
+
+
+@app.command("runs")
+def runs(
+    ctx: typer.Context, schedule_id: ScheduleId,
+    status: Annotated[RunStatus | None, typer.Option(help="Only runs in this state.")] = None,
+    limit: LimitOption = 50, offset: OffsetOption = 0, as_json: JsonOption = False,
+) -> None:
+    """The schedule's ledger, newest first: occurrence, status, trigger, lateness, duration, error."""
+    with api(ctx) as client:
+        page = client.list_runs(schedule_id, status=status, limit=limit, offset=offset)
+        timezone = None if as_json else client.get_schedule(schedule_id)["timezone"]
+    emit(page, as_json=as_json, render=lambda: tables.runs_table(page, timezone=timezone))
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context, schedule_id: ScheduleId,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete a schedule and its run history (its audit trail stays); asks first unless --yes."""
+    with api(ctx) as client:
+        if not yes:
+            item = client.get_schedule(schedule_id)
+            typer.confirm(f"Delete schedule {item['name']} ({schedule_id}) and its run history?", abort=True,
+                          err=True)
+        client.delete_schedule(schedule_id)
+    if not as_json:  # the API answers 204 with no body: --json prints nothing, the exit code says it
+        typer.echo(f"deleted {schedule_id}")
+
+
+def _now() -> datetime:
+    """The clock, read at the edge only: the rendering functions take ``now``."""
+    return datetime.now(UTC)
