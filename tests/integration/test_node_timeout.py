@@ -53,6 +53,9 @@ def test_a_node_within_its_timeout_succeeds(client: TestClient, alice: ApiUser) 
     created = client.post("/api/v1/workflows", json=slow_workflow(20, 0.05), headers=alice.headers).json()
     status, nodes = run_once(alice, created["id"])
     assert status == "succeeded" and nodes[1].output == {"slept": 0.05}
+    # The trigger node's row is written as it ends; it still starts before it finishes.
+    assert all(node.finished_at is not None and node.started_at <= node.finished_at for node in nodes)
+    assert nodes[0].finished_at <= nodes[1].started_at  # type: ignore[operator]
 
 
 def test_a_timeout_out_of_range_is_refused(client: TestClient, alice: ApiUser) -> None:

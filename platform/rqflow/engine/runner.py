@@ -39,6 +39,7 @@ def run_workflow(
 ) -> WorkflowRun:
     """Execute the nodes downstream of ``trigger_node`` in dependency order; the first failure ends the run."""
     run = WorkflowRun(
+        started_at=utcnow(),
         workflow_id=workflow.id,
         schedule_run_id=schedule_run_id,
         trigger_node_id=trigger_node.id,
@@ -74,8 +75,9 @@ def _run_nodes(db: Session, run: WorkflowRun, workflow: Workflow, trigger: Workf
 
 def _run_node(db: Session, run: WorkflowRun, node: WorkflowNode, context: NodeContext) -> str:
     """Run one node and record it; return its error message, or empty on success."""
-    record = NodeRun(
-        workflow_run_id=run.id, node_id=node.id, node_key=node.key, component_type=node.component_type
+    record = NodeRun(  # started now, not when the row is flushed (a trigger node's is flushed as it ends)
+        workflow_run_id=run.id, node_id=node.id, node_key=node.key, component_type=node.component_type,
+        started_at=utcnow(),
     )
     db.add(record)
     try:

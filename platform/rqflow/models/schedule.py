@@ -32,6 +32,10 @@ class ScheduledJob(Base):
         Index("ix_scheduled_jobs_status_next_run_at", "status", "next_run_at"),
         # The scheduler's auto-resume looks for paused rows whose pause has run out.
         Index("ix_scheduled_jobs_status_paused_until", "status", "paused_until"),
+        # A user's list, in its order (a page of 100 of 100,000 rows without sorting them all).
+        Index("ix_scheduled_jobs_owner_created", "user_profile_id", "created_at", "id"),
+        # The per-user limit counts a user's active schedules.
+        Index("ix_scheduled_jobs_owner_status", "user_profile_id", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_schedule_id)
