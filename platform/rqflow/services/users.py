@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,9 @@ from rqflow.errors import AuthenticationFailed, Conflict
 from rqflow.models import ApiToken, UserProfile, utcnow
 
 TOKEN_PREFIX = "rqf_"
+# ``last_used_at`` is written at most this often: a write on every request would put each request
+# of one token in line behind the others (PostgreSQL's row lock) and make every GET a write.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 
 def digest_token(token: str) -> str:
@@ -45,7 +49,9 @@ def authenticate(*, db: Session, token: str) -> UserProfile:
     # The lookup is by digest; compare again in constant time so no timing leaks the stored value.
     if row is None or not hmac.compare_digest(row.token_digest, digest):
         raise AuthenticationFailed("invalid API token")
-    row.last_used_at = utcnow()
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        row.last_used_at = now
     return row.user
 
 
