@@ -11,7 +11,7 @@ PROCESSES ?= web scheduler worker dashboard
 export RQFLOW_DATABASE_URL ?= sqlite:///$(CURDIR)/rqflow.db
 export RQFLOW_REDIS_URL ?= redis://127.0.0.1:$(REDIS_PORT)/0
 
-.PHONY: install run test test-unit chaos lint bench clean
+.PHONY: install browser run test test-unit chaos lint bench clean
 
 $(BIN)/rqflow: pyproject.toml requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ $(BIN)/rqflow: pyproject.toml requirements.txt
 	touch $@
 
 install: $(BIN)/rqflow ## Create .venv and install rqflow with its pinned dependencies.
+
+# The dashboard's browser test drives Debian's Chromium (Playwright's own browser download does not work here).
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser: ## Install Debian's chromium for the dashboard's browser test, unless it is there.
+	@[ -x "$(CHROMIUM)" ] || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 run: install ## Migrate, make sure Redis answers, and start web + scheduler + worker from the Procfile.
 	$(BIN)/rqflow local-redis --port $(REDIS_PORT)
@@ -32,7 +39,7 @@ run: install ## Migrate, make sure Redis answers, and start web + scheduler + wo
 	@echo ""
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) $(PROCESSES)
 
-test: install ## Run the whole suite (unit, integration against real Redis and Postgres, end-to-end).
+test: install browser ## Run the whole suite (unit, integration against real Redis and Postgres, end-to-end).
 	$(BIN)/python -m pytest -q
 
 test-unit: install ## Only the fast unit tests.

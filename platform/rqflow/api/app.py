@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 import rqflow
+from rqflow import ui
 from rqflow.api.body_limit import BodySizeLimit
 from rqflow.api.errors import ERROR_RESPONSES, install_error_handlers
 from rqflow.api.paths import RefuseControlCharacters
@@ -31,4 +33,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     for router in (schedules.router, workflows.router, workflows.runs_router, components.router, tools.router):
         app.include_router(router, responses=ERROR_RESPONSES)
+    app.include_router(ui.router)  # the dashboard at /ui (not in the OpenAPI document)
+    app.mount("/ui/static", StaticFiles(directory=ui.STATIC_DIR), name="ui-static")
     return app

@@ -1,0 +1,25 @@
+"""Ledger figures the dashboard shows that the services have no call for: the last run of each listed schedule."""
+
+from __future__ import annotations
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from rqflow.models import ScheduleRun
+
+
+def last_run_statuses(db: Session, schedule_ids: list[str]) -> dict[str, str]:
+    """The status of each schedule's latest ledger row (by occurrence), in one query for a whole page.
+
+    Callers pass ids they got from the owner-checked ``list_schedules``, so this never widens access.
+    """
+    if not schedule_ids:
+        return {}
+    latest = (select(ScheduleRun.scheduled_job_id, func.max(ScheduleRun.scheduled_for).label("at"))
+              .where(ScheduleRun.scheduled_job_id.in_(schedule_ids))
+              .group_by(ScheduleRun.scheduled_job_id).subquery())
+    # (scheduled_job_id, scheduled_for) is unique, so the join finds exactly one row per schedule.
+    query = select(ScheduleRun.scheduled_job_id, ScheduleRun.status).join(
+        latest, and_(ScheduleRun.scheduled_job_id == latest.c.scheduled_job_id,
+                     ScheduleRun.scheduled_for == latest.c.at))
+    return {schedule_id: status for schedule_id, status in db.execute(query)}

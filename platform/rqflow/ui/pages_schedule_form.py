@@ -1,0 +1,120 @@
+"""The schedule form (create and edit) and its live preview.
+
+The preview endpoint answers an HTML fragment (the next runs and the cadence in
+words) computed by the same ``preview_schedule`` service as
+``POST /api/v1/schedules/preview``; the page's script posts the form to it as
+the user types. A refused form is shown again with the service's message next to
+the field it names, and nothing is written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import available_timezones
+
+from fastapi import Request, Response
+from sqlalchemy.orm import Session
+
+from rqflow.api.deps import SessionDep, SignalsDep
+from rqflow.errors import Conflict, InvalidInput
+from rqflow.models import ScheduledJob, UserProfile, utcnow
+from rqflow.schemas.schedule import ScheduleCreate
+from rqflow.services import previews, workflows
+from rqflow.services import schedules as service
+from rqflow.services.schedule_rules import spec_of
+from rqflow.timing import describe_spec
+from rqflow.ui.formatting import local_input
+from rqflow.ui.forms import SCHEDULE_FIELDS, FormDep, create_request, preview_request, update_request
+from rqflow.ui.rendering import redirect, render
+from rqflow.ui.routing import ui_router
+from rqflow.ui.session import UI_PREFIX, UiUser
+
+router = ui_router()
+
+PREVIEW_COUNT = 10
+WORKFLOWS_LISTED = 500
+# Shown in the timezone field's suggestions; computed once, the zone database does not change while running.
+TIMEZONES = sorted(available_timezones())
+
+
+@router.get("/schedules/new")
+def new_schedule_page(request: Request, db: SessionDep, user: UiUser, workflow_id: str = "") -> Response:
+    """An empty form (a workflow may be chosen already, from the workflow's page)."""
+    defaults = {"schedule_type": "cron", "cron_expression": "0 9 * * 1-5", "timezone": "UTC",
+                "catchup_policy": "latest", "overlap_policy": "skip", "workflow_id": workflow_id}
+    return _form_page(request, db, user, values=defaults, job=None, errors={})
+
+
+@router.post("/schedules/new")
+def create(request: Request, db: SessionDep, user: UiUser, signals: SignalsDep, form: FormDep) -> Response:
+    """Create the schedule, or show the form again with the refusal next to its field."""
+    try:
+        job = service.create_schedule(db=db, owner=user, data=create_request(form), now=utcnow(), signals=signals)
+    except (InvalidInput, Conflict) as exc:
+        db.rollback()
+        return _form_page(request, db, user, values=form, job=None, errors=_errors(exc), status_code=422)
+    return redirect(f"{UI_PREFIX}/schedules/{job.id}", flash=f"Created schedule {job.name!r} ({_cadence(job)}).")
+
+
+@router.get("/schedules/{schedule_id}/edit")
+def edit_schedule_page(request: Request, schedule_id: str, db: SessionDep, user: UiUser) -> Response:
+    """The form filled in with the schedule's fields."""
+    job = service.get_schedule(db=db, owner=user, schedule_id=schedule_id)
+    return _form_page(request, db, user, values=_values_of(job), job=job, errors={})
+
+
+@router.post("/schedules/{schedule_id}/edit")
+def update(
+    request: Request, schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep, form: FormDep
+) -> Response:
+    """Apply the form's fields; a new cadence takes effect at once."""
+    job = service.get_schedule(db=db, owner=user, schedule_id=schedule_id)
+    try:
+        service.update_schedule(db=db, owner=user, schedule_id=schedule_id, data=update_request(form), now=utcnow(),
+                                signals=signals)
+    except (InvalidInput, Conflict) as exc:
+        db.rollback()
+        return _form_page(request, db, user, values=form, job=job, errors=_errors(exc), status_code=422)
+    return redirect(f"{UI_PREFIX}/schedules/{job.id}", flash=f"Saved schedule {job.name!r} ({_cadence(job)}).")
+
+
+@router.post("/schedules/preview")
+def preview(request: Request, user: UiUser, form: FormDep) -> Response:
+    """The next runs and the cadence in words for the form as typed so far (a fragment of the form page)."""
+    context: dict[str, Any] = {"zone": form.get("timezone", "") or "UTC", "now": utcnow(), "error": None}
+    try:
+        context["preview"] = previews.preview_schedule(data=preview_request(form, count=PREVIEW_COUNT),
+                                                       now=context["now"])
+    except InvalidInput as exc:
+        context.update(preview=None, error=exc)
+    return render(request, "_preview.html", context)
+
+
+def _form_page(
+    request: Request, db: Session, user: UserProfile, *, values: dict[str, Any], job: ScheduledJob | None,
+    errors: dict[str, str], status_code: int = 200,
+) -> Response:
+    choices, _ = workflows.list_workflows(db=db, owner=user, limit=WORKFLOWS_LISTED, offset=0)
+    return render(request, "schedule_form.html", {
+        "user": user, "section": "schedules", "job": job, "values": values, "errors": errors,
+        "workflows": choices, "timezones": TIMEZONES, "fields": SCHEDULE_FIELDS,
+    }, status_code=status_code)
+
+
+def _values_of(job: ScheduledJob) -> dict[str, Any]:
+    """The form's text for a stored schedule: numbers as text, instants in its own timezone."""
+    values: dict[str, Any] = {name: getattr(job, name) for name in ScheduleCreate.model_fields
+                              if hasattr(job, name)}
+    for name in ("run_at", "start_at", "end_at"):
+        values[name] = local_input(getattr(job, name), job.timezone)
+    return {name: "" if value is None else value for name, value in values.items()}
+
+
+def _errors(exc: InvalidInput | Conflict) -> dict[str, str]:
+    """The message under the field it names; a message about no form field goes above the form."""
+    field = exc.field if exc.field in (*SCHEDULE_FIELDS, "workflow_id") else "form"
+    return {field or "form": exc.message}
+
+
+def _cadence(job: ScheduledJob) -> str:
+    return describe_spec(spec_of(job))

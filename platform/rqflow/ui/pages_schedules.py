@@ -1,0 +1,157 @@
+"""The schedules list, a schedule's page, and its buttons (pause, resume, trigger, backfill, delete).
+
+Every read and action goes through the same service the REST route calls, with
+the signed-in user as owner, so the dashboard can see and do exactly what the
+user's token can through the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Query, Request, Response
+from sqlalchemy.orm import Session
+
+from rqflow.api.deps import SessionDep, SignalsDep
+from rqflow.errors import Conflict, InvalidInput
+from rqflow.models import ScheduledJob, UserProfile, utcnow
+from rqflow.models.schedule import SCHEDULE_STATUSES
+from rqflow.schemas.common import MAX_DB_INT, NO_NUL
+from rqflow.schemas.schedule import PauseRequest
+from rqflow.services import audit, backfill, workflows
+from rqflow.services import schedules as service
+from rqflow.services.schedule_rules import spec_of
+from rqflow.timing import describe_spec
+from rqflow.ui.formatting import local_time
+from rqflow.ui.forms import FormDep, local_instant, validated
+from rqflow.ui.ledger import last_run_statuses
+from rqflow.ui.rendering import redirect, render
+from rqflow.ui.routing import ui_router
+from rqflow.ui.session import UI_PREFIX, UiUser
+
+router = ui_router()
+
+PAGE_SIZE = 50
+UPCOMING_SHOWN = 10
+RECENT_RUNS_SHOWN = 25
+NOT_RUN_SHOWN = 10  # skipped and missed runs, each
+HISTORY_SHOWN = 100
+Search = Annotated[str, Query(max_length=255, pattern=NO_NUL)]
+
+
+@router.get("/schedules")
+def schedules_page(
+    request: Request, db: SessionDep, user: UiUser, status: str = "", q: Search = "",
+    offset: Annotated[int, Query(ge=0, le=MAX_DB_INT)] = 0,
+) -> Response:
+    """The user's schedules with cadence, next and last run; filtered by status, searched by name."""
+    chosen = status if status in SCHEDULE_STATUSES else None
+    jobs, total = service.list_schedules(db=db, owner=user, status=chosen, name=q.strip() or None,
+                                         limit=PAGE_SIZE, offset=offset)
+    last = last_run_statuses(db, [job.id for job in jobs])
+    rows = [{"job": job, "cadence": describe_spec(spec_of(job)), "last_status": last.get(job.id, "")}
+            for job in jobs]
+    return render(request, "schedules.html", {
+        "user": user, "section": "schedules", "rows": rows, "total": total, "status": chosen or "", "q": q,
+        "offset": offset, "page_size": PAGE_SIZE, "statuses": SCHEDULE_STATUSES, "now": utcnow(),
+    })
+
+
+@router.get("/schedules/{schedule_id}")
+def schedule_page(request: Request, schedule_id: str, db: SessionDep, user: UiUser) -> Response:
+    """One schedule: what comes next, what happened, what was not run and why, and who changed it."""
+    job = service.get_schedule(db=db, owner=user, schedule_id=schedule_id)
+    runs, run_total = service.list_runs(db=db, owner=user, schedule_id=job.id, status=None,
+                                        limit=RECENT_RUNS_SHOWN, offset=0)
+    changes, _ = audit.list_changes(db=db, owner=user, schedule_id=job.id, limit=HISTORY_SHOWN, offset=0)
+    return render(request, "schedule.html", {
+        "user": user, "section": "schedules", "job": job, "cadence": describe_spec(spec_of(job)),
+        "workflow": workflows.get_workflow(db=db, owner=user, workflow_id=job.workflow_id),
+        "upcoming": service.upcoming(job, count=UPCOMING_SHOWN), "runs": runs, "run_total": run_total,
+        "not_run": _not_run(db, user, job), "changes": changes, "now": utcnow(),
+    })
+
+
+@router.post("/schedules/{schedule_id}/pause")
+def pause(schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep, form: FormDep) -> Response:
+    """Pause, with the reason the form gave."""
+    def act() -> str:
+        body = validated(PauseRequest, {"reason": form.get("reason", "").strip()})
+        service.pause_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals,
+                               reason=body.reason)
+        return f"Paused: {body.reason}" if body.reason else "Paused."
+    return _act(db, _page(schedule_id), act)
+
+
+@router.post("/schedules/{schedule_id}/resume")
+def resume(schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep) -> Response:
+    """Resume; the catch-up policy decides what of the pause still runs."""
+    def act() -> str:
+        job = service.resume_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
+        return f"Resumed; next run {_when(job)}."
+    return _act(db, _page(schedule_id), act)
+
+
+@router.post("/schedules/{schedule_id}/trigger")
+def trigger(schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep) -> Response:
+    """Run once now, outside the cadence."""
+    def act() -> str:
+        run = service.trigger_schedule_now(db=db, owner=user, schedule_id=schedule_id, now=utcnow(),
+                                           signals=signals)
+        return f"Triggered a run now (ledger row {run.id}, {run.status})."
+    return _act(db, _page(schedule_id), act)
+
+
+@router.post("/schedules/{schedule_id}/backfill")
+def backfill_range(schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep, form: FormDep) -> Response:
+    """Run the past range's occurrences that have no ledger row, read in the schedule's timezone."""
+    def act() -> str:
+        zone = service.get_schedule(db=db, owner=user, schedule_id=schedule_id).timezone
+        start = local_instant("start", form.get("start", "").strip(), zone)
+        end = local_instant("end", form.get("end", "").strip(), zone)
+        if start is None or end is None:
+            raise InvalidInput("give both the start and the end of the range", field="start")
+        rows = backfill.backfill_schedule(db=db, owner=user, schedule_id=schedule_id, start=start, end=end,
+                                          now=utcnow(), signals=signals)
+        return f"Backfill queued {len(rows)} run(s)." if rows else "Backfill: every occurrence in the range already ran."
+    return _act(db, _page(schedule_id), act)
+
+
+@router.post("/schedules/{schedule_id}/delete")
+def delete(schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep) -> Response:
+    """Delete the schedule and its ledger (its audit trail stays)."""
+    job = service.get_schedule(db=db, owner=user, schedule_id=schedule_id)
+    name = job.name
+    service.delete_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
+    return redirect(f"{UI_PREFIX}/schedules", flash=f"Deleted schedule {name!r}.")
+
+
+def _act(db: Session, back: str, action: Callable[[], str]) -> Response:
+    """Run ``action``; go back to the page with what it did, or with why it was refused (nothing written)."""
+    try:
+        message = action()
+    except (InvalidInput, Conflict) as exc:
+        db.rollback()
+        return redirect(back, flash=exc.message, kind="error")
+    return redirect(back, flash=message)
+
+
+def _not_run(db: Session, user: UserProfile, job: ScheduledJob) -> list[Any]:
+    """The latest skipped and missed occurrences together, newest first, each with its reason."""
+    found = []
+    for status in ("skipped", "missed"):
+        rows, _ = service.list_runs(db=db, owner=user, schedule_id=job.id, status=status, limit=NOT_RUN_SHOWN,
+                                    offset=0)
+        found.extend(rows)
+    return sorted(found, key=lambda run: run.scheduled_for, reverse=True)[:NOT_RUN_SHOWN]
+
+
+def _page(schedule_id: str) -> str:
+    return f"{UI_PREFIX}/schedules/{schedule_id}"
+
+
+def _when(job: ScheduledJob) -> str:
+    if job.next_run_at is None:
+        return "not planned"
+    return f"at {local_time(job.next_run_at, job.timezone)}"
