@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 from redis import Redis
@@ -83,6 +84,8 @@ def peak_rss_mb(pid: int) -> float:
 
 def time_peer(redis: Redis, count: int) -> float:
     """Seconds for rq-scheduler's ``cron()``, one call per entry."""
+    # rq-scheduler's crontab dependency warns about its own future default on every call.
+    warnings.filterwarnings("ignore", category=FutureWarning, module="rq_scheduler")
     redis.flushall()
     scheduler = Scheduler(queue_name="bench", connection=redis)
     started = time.perf_counter()

@@ -46,7 +46,8 @@ def execute_scheduled_trigger(scheduled_job_id: str, scheduled_for: str) -> dict
         )
     if claim is None:
         return {"claimed": False}
-    record_start(scheduled_for=claim.scheduled_for, started_at=claim.started_at, trigger_kind="schedule")
+    record_start(scheduled_for=claim.scheduled_for, started_at=claim.started_at, trigger_kind="schedule",
+                 connection=signals.connection)
     if claim.next_run_at is not None and claim.next_fire_at is not None:
         _arm_next(claim.schedule_id, claim.next_run_at, claim.next_fire_at)
     if claim.run_id is None or claim.scheduled_for is None:
@@ -66,7 +67,8 @@ def execute_run(run_id: int) -> dict[str, Any]:
         started = claim_run(db=db, run_id=run_id, now=now, signals=signals)
     if started is None:
         return {"claimed": False}
-    record_start(scheduled_for=started.scheduled_for, started_at=now, trigger_kind=started.trigger_kind)
+    record_start(scheduled_for=started.scheduled_for, started_at=now, trigger_kind=started.trigger_kind,
+                 connection=signals.connection)
     return _run_started(started, signals)
 
 
