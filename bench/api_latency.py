@@ -50,7 +50,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import add_schedules, fresh_database, machine, own_redis, percentile, print_table
+from bench.common import add_schedules, analyze, fresh_database, machine, own_redis, percentile, print_table
 from rqflow.db import get_sessionmaker
 from rqflow.models import Workflow, WorkflowNode
 from rqflow.services.users import create_user
@@ -87,6 +87,7 @@ def make_account(url: str, count: int) -> Account:
         db.commit()
         user_id, workflow_id = user.id, workflow.id
     add_schedules(url, count, spread_seconds=3600, user_id=user_id, workflow_id=workflow_id)
+    analyze(url)
     return Account(token, workflow_id)
 
 
