@@ -70,3 +70,4 @@ def test_the_jobs_deadline_wins_when_it_comes_first(job_alarm: None) -> None:
     signal.setitimer(signal.ITIMER_REAL, 0.2)
     with pytest.raises(JobTimeout), deadline(5):
         spin(5)
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0), "the job's alarm, once fired, is not armed again"

@@ -31,10 +31,13 @@ def deadline(seconds: float | None) -> Iterator[None]:
     previous_handler = signal.getsignal(signal.SIGALRM)
     job_left, _ = signal.getitimer(signal.ITIMER_REAL)
     started = time.monotonic()
+    job_alarm_fired = False
 
     def on_alarm(signum: int, frame: FrameType | None) -> None:
+        nonlocal job_alarm_fired
         if time.monotonic() - started >= seconds - 0.001:
             raise NodeTimeout(f"the node ran longer than its timeout_seconds ({seconds:g} s)")
+        job_alarm_fired = True
         _call(previous_handler, signum, frame)  # the job's own deadline came first
 
     signal.signal(signal.SIGALRM, on_alarm)
@@ -44,7 +47,7 @@ def deadline(seconds: float | None) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous_handler)
-        if job_left:
+        if job_left and not job_alarm_fired:  # once fired, it must not fire again in RQ's own handling
             signal.setitimer(signal.ITIMER_REAL, max(job_left - (time.monotonic() - started), 0.001))
 
 

@@ -81,6 +81,8 @@ def configure_logging(settings: Settings, stream: IO[str] | None = None) -> logg
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+        logger.setLevel(logging.NOTSET)  # the root's level decides (an earlier uvicorn.run may have set one)
+        logger.disabled = False  # a logging config with disable_existing_loggers may have switched it off
     logging.captureWarnings(True)  # a library's warning becomes a line in the same format
     return handler
 
