@@ -31,13 +31,14 @@ browser: ## Install Debian's chromium for the dashboard's browser test, unless i
 
 run: install ## Migrate, make sure Redis answers, and start web + scheduler + worker from the Procfile.
 	$(BIN)/rqflow local-redis --port $(REDIS_PORT)
-	$(BIN)/rqflow migrate
+	RQFLOW_LOG_FORMAT=$${RQFLOW_LOG_FORMAT:-text} $(BIN)/rqflow migrate
 	@echo ""
 	@echo "rqflow is starting: API on http://127.0.0.1:$(PORT), docs on http://127.0.0.1:$(PORT)/docs"
 	@echo "metrics on http://127.0.0.1:$(PORT)/metrics; rq-dashboard on http://127.0.0.1:9181 (leave it out: make run PROCESSES='web scheduler worker')"
 	@echo "Create a token in another shell:  $(BIN)/rqflow user create alice"
 	@echo ""
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) $(PROCESSES)
+	@# honcho pipes each process's output, so "auto" would pick JSON: people read this one.
+	RQFLOW_LOG_FORMAT=$${RQFLOW_LOG_FORMAT:-text} PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) $(PROCESSES)
 
 test: install browser ## Run the whole suite (unit, integration against real Redis and Postgres, end-to-end).
 	$(BIN)/python -m pytest -q

@@ -58,6 +58,7 @@ def warm_statement_cache(database_url: str | None = None) -> bool:
     the worker starts anyway.
     """
     engine = get_engine(database_url)
+    logging.disable(logging.INFO)  # the made-up run's own log lines would read like a real one's
     try:
         with engine.connect() as connection:
             outer = connection.begin()
@@ -71,6 +72,7 @@ def warm_statement_cache(database_url: str | None = None) -> bool:
         log.warning("statement cache not warmed (each job compiles its statements): %s", exc)
         return False
     finally:
+        logging.disable(logging.NOTSET)
         engine.dispose()  # the horses open their own connections; the compiled statements stay
     return True
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from redis import Redis
 from sqlalchemy import func, select
 
@@ -35,3 +38,10 @@ def test_the_warm_up_compiles_the_hot_statements_and_rolls_everything_back(
 
 def test_a_database_it_cannot_use_costs_only_the_speed_up() -> None:
     assert warm_statement_cache("sqlite:////nonexistent-directory/rqflow.db") is False
+
+
+def test_the_made_up_run_writes_no_log_lines(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        assert warm_statement_cache(settings.database_url) is True
+        logging.getLogger("rqflow.test").info("after the warm-up")
+    assert [record.getMessage() for record in caplog.records] == ["after the warm-up"]
