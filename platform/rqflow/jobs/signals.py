@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from rqflow.jobs.connection import WAKE_CHANNEL, get_queue
 from rqflow.jobs.failures import on_failure
 from rqflow.jobs.ids import run_job_id
+from rqflow.observability.firing import record_duplicate
 from rqflow.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -40,3 +41,7 @@ class RedisSignals:
             result_ttl=settings.job_result_ttl_seconds,
             on_failure=on_failure(),  # a run whose process dies is failed at once, not left running
         )
+
+    def duplicate_refused(self) -> None:
+        """Count the refused delivery in Redis, where the web process's /metrics reads it."""
+        record_duplicate(self.connection)

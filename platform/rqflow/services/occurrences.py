@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rqflow.models import NodeRun, ScheduledJob, ScheduleRun, WorkflowRun
-from rqflow.observability.firing import record_duplicate
 from rqflow.services.audit import SYSTEM_WORKER, snapshot
 from rqflow.services.catchup import advance_schedule, due_occurrences
 from rqflow.services.lifecycle import pause
@@ -68,7 +67,7 @@ def claim_occurrence(
     if job.next_run_at != scheduled_for:
         log.info("stale or duplicate occurrence %s of %s (expects %s)", scheduled_for, job.id, job.next_run_at)
         db.rollback()
-        record_duplicate()  # after the rollback: never talk to Redis while holding the schedule's row lock
+        signals.duplicate_refused()  # after the rollback: nothing is told while the row lock is held
         return None
     before = snapshot(job)
     # A worker whose clock runs behind the scheduler's still counts the delivered occurrence as due.
@@ -90,7 +89,7 @@ def claim_occurrence(
     except IntegrityError:
         db.rollback()
         log.info("occurrence %s of %s already claimed", scheduled_for, job.id)
-        record_duplicate()
+        signals.duplicate_refused()
         return None
     return claim
 

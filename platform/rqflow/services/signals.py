@@ -20,6 +20,9 @@ class SchedulerSignals(Protocol):
     def run_now(self, *, schedule_id: str, run_id: int, scheduled_for: datetime) -> None:
         """Put a run (already in the ledger, status ``enqueued``) on the queue."""
 
+    def duplicate_refused(self) -> None:
+        """A delivery of an occurrence was refused (stale or already claimed): count it for ``/metrics``."""
+
 
 class NullSignals:
     """Signals that go nowhere, for callers without Redis."""
@@ -29,3 +32,6 @@ class NullSignals:
 
     def run_now(self, *, schedule_id: str, run_id: int, scheduled_for: datetime) -> None:
         """Ignore; the scheduler's sweep queues ``enqueued`` rows that have no job."""
+
+    def duplicate_refused(self) -> None:
+        """Ignore; nothing counts without Redis."""
