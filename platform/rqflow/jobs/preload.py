@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, configure_mappers
@@ -84,10 +84,11 @@ def _one_occurrence(db: Session) -> None:
     from rqflow.triggers import dispatch_event
 
     now = utcnow().replace(microsecond=0)
-    job = _made_up_schedule(db, due=now - timedelta(seconds=1))
+    due = now - timedelta(seconds=1)
+    job = _made_up_schedule(db, due=due)
     db.commit()
     db.expunge_all()  # each step of a job reads in a session of its own
-    claim = claim_occurrence(db=db, schedule_id=job.id, scheduled_for=job.next_run_at, rq_job_id=None,  # type: ignore[arg-type]
+    claim = claim_occurrence(db=db, schedule_id=job.id, scheduled_for=due, rq_job_id=None,
                              enqueued_at=None, now=now, signals=NullSignals())
     if claim is None or claim.run_id is None or claim.scheduled_for is None:
         raise LookupError("the made-up occurrence was not claimed")
@@ -100,7 +101,7 @@ def _one_occurrence(db: Session) -> None:
     finish_run(db=db, run_id=claim.run_id, error="", reason="", now=now, signals=NullSignals())
 
 
-def _made_up_schedule(db: Session, *, due: object) -> ScheduledJob:
+def _made_up_schedule(db: Session, *, due: datetime) -> ScheduledJob:
     """A user, a one-node workflow and an hourly schedule due now, all to be rolled back."""
     user = UserProfile(name=f"warm-up-{uuid.uuid4().hex}")
     db.add(user)
