@@ -26,6 +26,7 @@ from rqflow.services.schedule_rules import spec_of
 from rqflow.services.signals import SchedulerSignals
 from rqflow.settings import get_settings
 from rqflow.timing.catchup import CatchupPolicy, plan_catchup
+from rqflow.timing.instants import shifted
 from rqflow.timing.jitter import fire_at
 
 log = logging.getLogger(__name__)
@@ -49,15 +50,13 @@ PAUSED = NotRun(status="skipped", reason="schedule was paused")
 
 def due_occurrences(job: ScheduledJob, *, since: datetime, now: datetime, include_since: bool) -> list[datetime]:
     """The schedule's occurrences from ``since`` whose firing instant has come by ``now``; the newest MAX_DUE."""
-    spec = spec_of(job)
     lower = since - timedelta(microseconds=1) if include_since else since
-    horizon = now - timedelta(seconds=MAX_DUE * spec.min_spacing_seconds())
-    if lower < horizon:
-        log.warning("schedule %s: occurrences before %s are too many to record one by one", job.id, horizon)
-        lower = horizon
-    found = spec.occurrences_between(lower, now, limit=MAX_DUE + 1)[-MAX_DUE:]
+    found = spec_of(job).newest_between(lower, now, MAX_DUE)
+    if found.older_left_out:
+        log.warning("schedule %s: more than %d occurrences are due; those before %s get no ledger row",
+                    job.id, MAX_DUE, found.occurrences[0], extra={"schedule_id": job.id})
     # An occurrence whose jittered instant is still ahead is not due yet: it stays the next one.
-    return [when for when in found if fire_at(job.id, when, job.jitter_seconds) <= now]
+    return [when for when in found.occurrences if fire_at(job.id, when, job.jitter_seconds) <= now]
 
 
 def next_occurrence(job: ScheduledJob, *, after: datetime) -> datetime | None:
@@ -68,7 +67,7 @@ def next_occurrence(job: ScheduledJob, *, after: datetime) -> datetime | None:
     """
     spec = spec_of(job)
     jitter = job.jitter_seconds or 0
-    candidate = spec.next_after(after - timedelta(seconds=jitter))
+    candidate = spec.next_after(shifted(after, -jitter))
     while candidate is not None and fire_at(job.id, candidate, jitter) <= after:
         candidate = spec.next_after(candidate)
     return candidate

@@ -8,6 +8,9 @@ from rqflow.errors import InvalidInput
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_SECOND = timedelta(seconds=1)
+# The ends of the calendar a datetime can hold; arithmetic on instants stops there instead of raising.
+FIRST_INSTANT = datetime.min.replace(tzinfo=UTC)
+LAST_INSTANT = datetime.max.replace(tzinfo=UTC)
 
 
 def is_aware(value: datetime) -> bool:
@@ -37,3 +40,17 @@ def epoch_seconds(value: datetime) -> int:
 def from_epoch_seconds(seconds: int) -> datetime:
     """Turn epoch seconds back into an aware UTC datetime without float rounding."""
     return EPOCH + timedelta(seconds=seconds)
+
+
+def shifted(value: datetime, seconds: float) -> datetime:
+    """Move an instant by ``seconds``, held at the calendar's ends rather than raising ``OverflowError``.
+
+    A schedule's spans are large by design (a one-time schedule "never repeats", an interval may
+    be years, a catch-up looks back a thousand spacings, jitter pushes an instant in year 9999
+    past the calendar's end), and an overflow there once stopped every one-time schedule.
+    Every offset of an instant by a schedule-derived amount goes through here.
+    """
+    try:
+        return value + timedelta(seconds=seconds)
+    except OverflowError:
+        return LAST_INSTANT if seconds > 0 else FIRST_INSTANT

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from rqflow.timing.instants import epoch_seconds
+from rqflow.timing.instants import epoch_seconds, shifted
 
 
 def jitter_delay(schedule_id: str, occurrence: datetime, max_seconds: int) -> timedelta:
@@ -22,5 +22,5 @@ def jitter_delay(schedule_id: str, occurrence: datetime, max_seconds: int) -> ti
 
 
 def fire_at(schedule_id: str, occurrence: datetime, max_seconds: int) -> datetime:
-    """The instant the timer of this occurrence goes off: the occurrence plus its jitter."""
-    return occurrence + jitter_delay(schedule_id, occurrence, max_seconds)
+    """The instant the timer of this occurrence goes off: the occurrence plus its jitter (at most the calendar's end)."""
+    return shifted(occurrence, jitter_delay(schedule_id, occurrence, max_seconds).total_seconds())

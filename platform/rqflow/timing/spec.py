@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice, takewhile
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from rqflow.timing.cron import CronSchedule
-from rqflow.timing.instants import require_aware
+from rqflow.timing.instants import require_aware, shifted
 from rqflow.timing.occurrences import iter_occurrences
 from rqflow.timing.validation import validate_spec
 
@@ -16,6 +18,13 @@ ScheduleKind = Literal["cron", "interval", "once"]
 
 # A one-time schedule never repeats; this stands for "no second firing".
 NEVER_REPEATS_SECONDS = 10**9
+
+
+class Newest(NamedTuple):
+    """The newest occurrences of a range (oldest first), and whether the range held older ones too."""
+
+    occurrences: list[datetime]
+    older_left_out: bool
 
 
 @dataclass(frozen=True)
@@ -52,11 +61,33 @@ class ScheduleSpec:
 
     def occurrences_between(self, start: datetime, end: datetime, limit: int = 10_000) -> list[datetime]:
         """List occurrences t with start < t <= end (at most `limit`), e.g. for catch-up."""
+        return list(islice(self.iter_between(start, end), max(limit, 0)))
+
+    def iter_between(self, start: datetime, end: datetime) -> Iterator[datetime]:
+        """Yield occurrences t with start < t <= end, oldest first, computed one at a time."""
         self.validate()
         require_aware(start, "start")
         require_aware(end, "end")
-        upcoming = takewhile(lambda instant: instant <= end, iter_occurrences(self, start))
-        return list(islice(upcoming, max(limit, 0)))
+        return takewhile(lambda instant: instant <= end, iter_occurrences(self, start))
+
+    def newest_between(self, start: datetime, end: datetime, count: int) -> Newest:
+        """The newest ``count`` occurrences t with start < t <= end, and whether older ones were left out.
+
+        A schedule down for years must not be walked occurrence by occurrence from the
+        start, so the search looks back ``count`` spacings from ``end`` and doubles that
+        span until it holds ``count`` occurrences or reaches ``start``. Spacing is a lower
+        bound of the gaps, so the first span rarely holds many more than ``count``; where
+        the real gaps are wider (a yearly cron line), widening finds the ones it lacked.
+        """
+        span = count * self.min_spacing_seconds()
+        while True:
+            lower = max(start, shifted(end, -span))
+            newest = deque(self.iter_between(lower, end), maxlen=count)
+            if len(newest) == count or lower == start:
+                break
+            span *= 2
+        older_left_out = lower > start and bool(self.occurrences_between(start, lower, limit=1))
+        return Newest(list(newest), older_left_out)
 
     def min_spacing_seconds(self) -> int:
         """Give a lower bound on the gap between firings, to enforce a minimum frequency."""
