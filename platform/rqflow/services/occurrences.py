@@ -14,20 +14,25 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from rqflow.models import NodeRun, ScheduledJob, ScheduleRun, WorkflowRun
 from rqflow.services.audit import SYSTEM_WORKER, snapshot
-from rqflow.services.catchup import advance_schedule, due_occurrences
+from rqflow.services.catchup import advance_schedule, due_occurrences, set_next_run
 from rqflow.services.lifecycle import pause
 from rqflow.services.overlap import hand_over, lock_schedule
 from rqflow.services.signals import SchedulerSignals
 from rqflow.timing.jitter import fire_at
 
 log = logging.getLogger(__name__)
+
+# The reason and the start of the error of an occurrence rqflow's own code failed to claim.
+UNCLAIMABLE_REASON = "claim failed"
+UNCLAIMABLE_ERROR = "rqflow could not claim this occurrence"
 
 
 @dataclass(frozen=True)
@@ -69,21 +74,17 @@ def claim_occurrence(
         db.rollback()
         signals.duplicate_refused()  # after the rollback: nothing is told while the row lock is held
         return None
-    before = snapshot(job)
     # A worker whose clock runs behind the scheduler's still counts the delivered occurrence as due.
     now = max(now, fire_at(job.id, scheduled_for, job.jitter_seconds))
-    due = due_occurrences(job, since=scheduled_for, now=now, include_since=True)
-    admission = advance_schedule(db, job, due=due, now=now, signals=signals, here=True, actor=SYSTEM_WORKER,
-                                 before=before)
-    here = admission.here
-    if here is not None:
-        here.rq_job_id, here.enqueued_at = rq_job_id, enqueued_at
-    claim = Claim(
-        schedule_id=job.id, run_id=here.id if here else None, scheduled_for=here.scheduled_for if here else None,
-        next_run_at=job.next_run_at,
-        next_fire_at=fire_at(job.id, job.next_run_at, job.jitter_seconds) if job.next_run_at else None,
-        started_at=now,
-    )
+    try:
+        claim = _advance_claimed(db, job, scheduled_for, rq_job_id=rq_job_id, enqueued_at=enqueued_at, now=now,
+                                 signals=signals)
+    except SQLAlchemyError:
+        raise  # the database's trouble: RQ fails the job and the scheduler's overdue pass catches up later
+    except Exception as exc:  # noqa: BLE001 - a defect in rqflow's own code fails this occurrence, loudly
+        db.rollback()
+        return fail_unclaimable(db, schedule_id=schedule_id, scheduled_for=scheduled_for, error=exc, now=now,
+                                signals=signals, actor=SYSTEM_WORKER)
     try:
         db.commit()
     except IntegrityError:
@@ -92,6 +93,77 @@ def claim_occurrence(
         signals.duplicate_refused()
         return None
     return claim
+
+
+def _advance_claimed(
+    db: Session, job: ScheduledJob, scheduled_for: datetime, *, rq_job_id: str | None, enqueued_at: datetime | None,
+    now: datetime, signals: SchedulerSignals,
+) -> Claim:
+    """Apply the catch-up and overlap policies to what is due and move the schedule on (row lock held)."""
+    before = snapshot(job)
+    due = due_occurrences(job, since=scheduled_for, now=now, include_since=True)
+    admission = advance_schedule(db, job, due=due, now=now, signals=signals, here=True, actor=SYSTEM_WORKER,
+                                 before=before)
+    here = admission.here
+    if here is not None:
+        here.rq_job_id, here.enqueued_at = rq_job_id, enqueued_at
+    return Claim(
+        schedule_id=job.id, run_id=here.id if here else None, scheduled_for=here.scheduled_for if here else None,
+        next_run_at=job.next_run_at, next_fire_at=_next_fire_at(job), started_at=now,
+    )
+
+
+def fail_unclaimable(
+    db: Session, *, schedule_id: str, scheduled_for: datetime, error: Exception, now: datetime,
+    signals: SchedulerSignals, actor: str,
+) -> Claim | None:
+    """Record as ``failed`` an occurrence that rqflow's own code could not claim, and point at the next one.
+
+    Without this, an error in the claim (once: an overflow for every one-time
+    schedule) wrote no row, left the schedule ``active`` and failed again at every
+    re-arm: a schedule stuck in silence. The occurrence counts as a failed run
+    (``error_count``, ``last_error``, ``pause_after_failures``), and the schedule moves to
+    its first occurrence after ``now``; if even that cannot be computed, it is paused
+    with the error as the reason, so a person sees it. The traceback goes to the log.
+    """
+    log.exception("occurrence %s of schedule %s could not be claimed", scheduled_for, schedule_id,
+                  exc_info=error, extra={"schedule_id": schedule_id})
+    job = lock_schedule(db, schedule_id)
+    if job is None or job.status != "active" or job.next_run_at != scheduled_for:
+        db.rollback()  # changed meanwhile: whoever changed it moved it on
+        return None
+    before = snapshot(job)
+    message = f"{UNCLAIMABLE_ERROR}: {type(error).__name__}: {error}"
+    run = ScheduleRun(scheduled_job_id=job.id, scheduled_for=scheduled_for, trigger_kind="schedule", status="failed",
+                      reason=UNCLAIMABLE_REASON, error=message[:4000], started_at=now, finished_at=now,
+                      duration_seconds=0.0, created_at=now)
+    db.add(run)
+    job.run_count += 1
+    job.last_run_at = now
+    _count_outcome(db, job, run, message, now, signals)
+    if job.status == "active":
+        _move_on_or_pause(db, job, now=now, actor=actor, before=before, signals=signals)
+    db.commit()
+    return Claim(schedule_id=job.id, run_id=None, scheduled_for=None, next_run_at=job.next_run_at,
+                 next_fire_at=_next_fire_at(job), started_at=now)
+
+
+def _move_on_or_pause(
+    db: Session, job: ScheduledJob, *, now: datetime, actor: str, before: dict[str, Any], signals: SchedulerSignals,
+) -> None:
+    """Point the schedule at its first occurrence after ``now``; pause it if not even that can be computed."""
+    try:
+        set_next_run(db, job, after=now, actor=actor, before=before)
+    except SQLAlchemyError:
+        raise
+    except Exception as exc:
+        log.exception("schedule %s: no next occurrence could be computed; pausing it", job.id)
+        pause(db, job, now=now, actor=actor, signals=signals,
+              reason=f"paused: rqflow could not compute the next occurrence ({type(exc).__name__}: {exc})"[:1000])
+
+
+def _next_fire_at(job: ScheduledJob) -> datetime | None:
+    return fire_at(job.id, job.next_run_at, job.jitter_seconds) if job.next_run_at else None
 
 
 def claim_run(*, db: Session, run_id: int, now: datetime, signals: SchedulerSignals) -> StartedRun | None:

@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from rqflow.models import ScheduledJob, ScheduleRun
 from rqflow.services.audit import SYSTEM_SCHEDULER, snapshot
 from rqflow.services.catchup import advance_schedule, due_occurrences
 from rqflow.services.lifecycle import resume
-from rqflow.services.occurrences import ABANDONED_REASON, fail_workflow_runs
+from rqflow.services.occurrences import ABANDONED_REASON, fail_unclaimable, fail_workflow_runs
 from rqflow.services.overlap import hand_over, lock_schedule, stale_before
 from rqflow.services.signals import SchedulerSignals
 from rqflow.settings import get_settings
@@ -73,8 +74,16 @@ def _catch_up_one(db: Session, schedule_id: str, *, now: datetime, cutoff: datet
         db.rollback()  # claimed or changed meanwhile
         return False
     before = snapshot(job)
-    due = due_occurrences(job, since=due_at, now=now, include_since=True)
-    advance_schedule(db, job, due=due, now=now, signals=signals, here=False, actor=SYSTEM_SCHEDULER, before=before)
+    try:
+        due = due_occurrences(job, since=due_at, now=now, include_since=True)
+        advance_schedule(db, job, due=due, now=now, signals=signals, here=False, actor=SYSTEM_SCHEDULER,
+                         before=before)
+    except SQLAlchemyError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a defect fails one occurrence, never the pass
+        db.rollback()
+        return fail_unclaimable(db, schedule_id=schedule_id, scheduled_for=due_at, error=exc, now=now,
+                                signals=signals, actor=SYSTEM_SCHEDULER) is not None
     db.commit()
     log.info("schedule %s was overdue since %s: caught up over %d occurrences", schedule_id, due_at, len(due),
              extra={"schedule_id": schedule_id})

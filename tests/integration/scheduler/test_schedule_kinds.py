@@ -162,3 +162,79 @@ def test_due_occurrences_of_every_kind_at_the_calendar_edges(settings: Settings,
         assert catchup.next_occurrence(job, after=last) is None
         job.run_at = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
         assert catchup.due_occurrences(job, since=job.run_at, now=utcnow(), include_since=True) == [job.run_at]
+
+
+# -- a claim that rqflow's own code cannot make ------------------------------------------------------
+
+
+def corrupt(schedule_id: str, **columns: Any) -> None:
+    """Write values no service would accept, as a defect or a hand edit of the database might."""
+    with session_scope() as db:
+        found = db.get(ScheduledJob, schedule_id)
+        assert found is not None
+        for name, value in columns.items():
+            setattr(found, name, value)
+
+
+def test_a_claim_that_fails_records_the_occurrence_and_arms_the_next(
+    settings: Settings, redis: Redis, alice: ApiUser
+) -> None:
+    job = make_schedule(alice, make_workflow(alice), now=utcnow() - timedelta(seconds=61))
+    occurrence = job.next_run_at
+    assert occurrence is not None
+    corrupt(job.id, catchup_policy="bogus")  # the claim's catch-up step raises ValueError
+
+    result = execute_scheduled_trigger(job.id, occurrence.isoformat())
+
+    assert result == {"claimed": True, "started": False}
+    [run] = ledger(job.id)
+    assert (run.scheduled_for, run.status, run.trigger_kind, run.reason) == (
+        occurrence, "failed", "schedule", "claim failed")
+    assert "ValueError: unknown catch-up policy 'bogus'" in run.error
+    stored = row(job.id)
+    assert stored.status == "active" and stored.last_error == run.error
+    assert (stored.error_count, stored.run_count, stored.consecutive_failures) == (1, 1, 1)
+    assert stored.next_run_at == occurrence + timedelta(seconds=60)
+    assert set(armed(redis)) == {fire_job_id(job.id, stored.next_run_at)}, "the next occurrence is armed"
+    # A second delivery of the failed occurrence is a duplicate like any other.
+    assert execute_scheduled_trigger(job.id, occurrence.isoformat()) == {"claimed": False}
+
+
+def test_a_failed_claim_counts_toward_pause_after_failures(settings: Settings, alice: ApiUser) -> None:
+    job = make_schedule(alice, make_workflow(alice), now=utcnow() - timedelta(seconds=61), pause_after_failures=1)
+    corrupt(job.id, catchup_policy="bogus")
+    execute_scheduled_trigger(job.id, job.next_run_at.isoformat())  # type: ignore[union-attr]
+    stored = row(job.id)
+    assert (stored.status, stored.next_run_at) == ("paused", None)
+    assert "pause_after_failures=1" in stored.paused_reason
+
+
+def test_a_schedule_whose_next_occurrence_cannot_be_computed_is_paused_with_the_reason(
+    settings: Settings, redis: Redis, alice: ApiUser
+) -> None:
+    job = make_schedule(alice, make_workflow(alice), now=utcnow() - timedelta(seconds=61))
+    corrupt(job.id, schedule_type="cron", interval_seconds=None, cron_expression="0 0 * * *", timezone="Mars/Olympus")
+
+    execute_scheduled_trigger(job.id, job.next_run_at.isoformat())  # type: ignore[union-attr]
+
+    [run] = ledger(job.id)
+    assert run.status == "failed" and "Mars/Olympus" in run.error
+    stored = row(job.id)
+    assert (stored.status, stored.next_run_at) == ("paused", None)
+    assert "could not compute the next occurrence" in stored.paused_reason and "Mars/Olympus" in stored.paused_reason
+    assert armed(redis) == {}
+
+
+def test_the_overdue_pass_fails_a_broken_schedule_and_catches_up_the_others(
+    settings: Settings, alice: ApiUser
+) -> None:
+    created = utcnow() - timedelta(minutes=10)
+    broken = make_schedule(alice, make_workflow(alice), now=created, name="broken")
+    healthy = make_schedule(alice, make_workflow(alice), now=created, name="healthy")
+    corrupt(broken.id, catchup_policy="bogus")
+    with session_scope() as db:
+        assert upkeep.catch_up_overdue(db, now=utcnow(), signals=NullSignals()) == 2
+    [failed] = ledger(broken.id)
+    assert (failed.scheduled_for, failed.status) == (broken.next_run_at, "failed")
+    assert row(broken.id).next_run_at > utcnow()  # type: ignore[operator]
+    assert {r.status for r in ledger(healthy.id)} == {"missed", "enqueued"}
