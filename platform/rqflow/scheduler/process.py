@@ -173,7 +173,7 @@ class RqflowScheduler(Scheduler):
             self.heartbeat()
             if not self._lead():
                 return self.settings.poll_seconds
-            self._maintain()
+            self._maintain_safely()
             self.enqueue_jobs()
             return self._until_next_due()
         except (RedisError, SQLAlchemyError, OSError) as exc:
@@ -190,6 +190,20 @@ class RqflowScheduler(Scheduler):
             log.warning("scheduler %s lost the lease; standing by", self.name)
         self.is_leader = leader
         return leader
+
+    def _maintain_safely(self) -> None:
+        """Upkeep, where a defect in rqflow's own code is logged and retried next period while timers keep firing.
+
+        An error here once ended the process (and, under honcho, the whole stack), so one
+        broken schedule stopped every other one from firing.
+        """
+        try:
+            self._maintain()
+        except (RedisError, SQLAlchemyError, OSError):
+            raise
+        except Exception:
+            log.exception("scheduler upkeep failed; timers still fire and upkeep is tried again next period")
+            self.last_reconcile = time.monotonic()
 
     def _maintain(self) -> None:
         if time.monotonic() - self.last_reconcile >= self.settings.reconcile_seconds or not self.last_reconcile:

@@ -16,6 +16,7 @@ from rqflow.scheduler.lease import LEASE_KEY, Lease
 from rqflow.scheduler.process import RqflowScheduler
 from rqflow.scheduler.sync import reconcile, sync_schedule
 from rqflow.scheduler.timers import SCHEDULED_SET, TIMER_INDEX, Timer, TimerOptions, arm, armed
+from rqflow.services import upkeep
 from rqflow.settings import Settings
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 
@@ -159,3 +160,19 @@ def test_the_tick_leaves_other_rq_scheduler_entries_to_rq_scheduler(settings: Se
     assert sorted(queued) == ["someone-hourly", "someone-once"]
     remaining = [member.decode() for member in redis.zrange(SCHEDULED_SET, 0, -1)]
     assert remaining == ["someone-hourly"], "a recurring entry is re-armed, as rq-scheduler does"
+
+
+def test_upkeep_that_fails_in_rqflow_code_leaves_timers_firing_and_the_scheduler_up(
+    settings: Settings, redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    due = utcnow().replace(microsecond=0) - timedelta(seconds=1)
+    arm(redis, [Timer("s", due, due)], TimerOptions.from_settings(settings))
+
+    def broken(*_args: object, **_kwargs: object) -> int:
+        raise RuntimeError("a defect in upkeep")
+
+    monkeypatch.setattr(upkeep, "catch_up_overdue", broken)
+    scheduler = RqflowScheduler(connection=redis, settings=settings)
+    scheduler._step()  # no exception: the process stays up
+    assert Queue(settings.queue, connection=redis).job_ids == [fire_job_id("s", due)], "the due timer still fired"
+    assert scheduler.last_reconcile > 0, "upkeep is retried next period, not at every poll"
