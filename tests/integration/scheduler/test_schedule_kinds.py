@@ -28,6 +28,7 @@ from rqflow.services.lifecycle import pause, resume
 from rqflow.services.signals import NullSignals
 from rqflow.settings import Settings
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
+from tests.integration.ui.test_dashboard import sign_in
 
 LARGEST_INTERVAL = 10 * 365 * 86400  # the schema's upper bound for interval_seconds
 
@@ -238,3 +239,32 @@ def test_the_overdue_pass_fails_a_broken_schedule_and_catches_up_the_others(
     assert (failed.scheduled_for, failed.status) == (broken.next_run_at, "failed")
     assert row(broken.id).next_run_at > utcnow()  # type: ignore[operator]
     assert {r.status for r in ledger(healthy.id)} == {"missed", "enqueued"}
+
+
+@pytest.mark.parametrize("body", [
+    {"schedule_type": "once", "run_at": "8999-12-31T23:59:59Z", "jitter_seconds": 86400},
+    {"schedule_type": "interval", "interval_seconds": LARGEST_INTERVAL, "start_at": "8999-01-01T00:00:00Z",
+     "end_at": "8999-12-31T00:00:00Z", "catchup_window_seconds": MAX_DB_INT},
+    {"schedule_type": "cron", "cron_expression": "0 0 29 2 *", "timezone": "Pacific/Kiritimati",
+     "start_at": "8996-01-01T00:00:00Z"},
+], ids=["once in 8999", "largest interval in 8999", "leap day from 8996"])
+def test_the_api_answers_for_schedules_at_the_edges(client: Any, alice: ApiUser, body: dict[str, Any]) -> None:
+    """Create, read, preview, list runs and show the dashboard page of schedules at the far end of the range."""
+    workflow_id = make_workflow(alice)
+    created = client.post("/api/v1/schedules", headers=alice.headers,
+                          json={"name": "edge", "workflow_id": workflow_id, **body})
+    assert created.status_code == 201, created.text
+    schedule = created.json()
+    assert schedule["next_run_at"].startswith("899") and schedule["next_runs"]
+    assert client.get(f"/api/v1/schedules/{schedule['id']}", headers=alice.headers).status_code == 200
+    cadence = {key: value for key, value in body.items() if key not in ("jitter_seconds", "catchup_window_seconds")}
+    preview = client.post("/api/v1/schedules/preview", headers=alice.headers, json={**cadence, "count": 5})
+    assert preview.status_code == 200, preview.text
+    assert client.get(f"/api/v1/schedules/{schedule['id']}/runs", headers=alice.headers).status_code == 200
+    paused = client.post(f"/api/v1/schedules/{schedule['id']}/pause", headers=alice.headers, json={})
+    resumed = client.post(f"/api/v1/schedules/{schedule['id']}/resume", headers=alice.headers)
+    assert (paused.status_code, resumed.status_code) == (200, 200), resumed.text
+    assert resumed.json()["next_run_at"] == schedule["next_run_at"]
+    sign_in(client, alice)
+    for page in ("/ui/schedules", f"/ui/schedules/{schedule['id']}"):
+        assert client.get(page).status_code == 200, page
