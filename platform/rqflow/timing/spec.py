@@ -82,12 +82,13 @@ class ScheduleSpec:
         span = count * self.min_spacing_seconds()
         while True:
             lower = max(start, shifted(end, -span))
-            newest = deque(self.iter_between(lower, end), maxlen=count)
-            if len(newest) == count or lower == start:
+            newest, seen = _tail(self.iter_between(lower, end), count)
+            if seen >= count or lower == start:
                 break
             span *= 2
-        older_left_out = lower > start and bool(self.occurrences_between(start, lower, limit=1))
-        return Newest(list(newest), older_left_out)
+        # A clock change can put more than ``count`` in the span (fixed-time firings moved to the jump's end).
+        older_left_out = seen > count or (lower > start and bool(self.occurrences_between(start, lower, limit=1)))
+        return Newest(newest, older_left_out)
 
     def min_spacing_seconds(self) -> int:
         """Give a lower bound on the gap between firings, to enforce a minimum frequency."""
@@ -98,3 +99,13 @@ class ScheduleSpec:
         if self.kind == "once":
             return NEVER_REPEATS_SECONDS
         return CronSchedule.parse(self.cron_expression).min_spacing_seconds()
+
+
+def _tail(instants: Iterator[datetime], count: int) -> tuple[list[datetime], int]:
+    """The last ``count`` instants, and how many there were in all."""
+    last: deque[datetime] = deque(maxlen=count)
+    seen = 0
+    for instant in instants:
+        last.append(instant)
+        seen += 1
+    return list(last), seen

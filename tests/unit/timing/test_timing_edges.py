@@ -85,6 +85,14 @@ def test_more_due_than_the_limit_keeps_the_newest_and_says_so() -> None:
     assert found.occurrences[-1] == NOW and found.occurrences[0] == NOW - timedelta(minutes=999)
 
 
+def test_firings_squeezed_together_by_a_clock_change_still_count_toward_the_limit() -> None:
+    """01:59 CET and 02:30 (moved to the jump's end, 03:00 CEST) are a minute apart, though the line's spacing is 29."""
+    spec = ScheduleSpec(kind="cron", cron_expression="30,59 1,2 * * *", timezone="Europe/Berlin")
+    end = datetime(2026, 3, 29, 1, 0, tzinfo=UTC)
+    found = spec.newest_between(end - timedelta(minutes=58), end, 2)
+    assert found.occurrences == [datetime(2026, 3, 29, 0, 59, tzinfo=UTC), end] and found.older_left_out
+
+
 def test_a_dense_day_after_a_quiet_month_is_found_whole() -> None:
     """Every minute of the 1st only: the look-back widens past the quiet days to the newest 1,000."""
     spec = ScheduleSpec(kind="cron", cron_expression="* * 1 * *")
