@@ -32,6 +32,8 @@ from tests.helpers import free_port
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get("RQFLOW_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# The python_call targets the tests may call (the operator's list, RQFLOW_PYTHON_CALLABLES).
+TEST_CALLABLES = "tests.*"
 REDIS_TEST_URL = os.environ.get("RQFLOW_TEST_REDIS", "redis://127.0.0.1:6379/3")
 
 
@@ -121,6 +123,8 @@ def settings(database_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("RQFLOW_DATABASE_URL", database_url)
     monkeypatch.setenv("RQFLOW_REDIS_URL", redis_url)
     monkeypatch.setenv("RQFLOW_MIN_INTERVAL_SECONDS", "1")
+    # python_call is off by default; the tests' own targets live under tests/.
+    monkeypatch.setenv("RQFLOW_PYTHON_CALLABLES", TEST_CALLABLES)
     monkeypatch.setenv("RQFLOW_QUEUE", f"test-{uuid.uuid4().hex[:8]}")
     get_settings.cache_clear()
     yield get_settings()

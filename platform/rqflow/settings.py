@@ -7,11 +7,12 @@ runtime error in a worker.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     llm_model: Annotated[str, Field(min_length=1)] = "gpt-4o-mini"
     # Sent as a bearer token, only to llm_base_url; a SecretStr so it never shows in logs or reprs.
     llm_api_key: SecretStr = SecretStr("")
+    # The functions python_call nodes may call: exact dotted paths or ``package.module.*``, comma-separated.
+    # Empty (the default): the node is refused; calling a function by name is running code on the workers.
+    python_callables: Annotated[list[str], NoDecode] = []
     log_level: str = "INFO"
     # json: one JSON object a line (for log shippers); text: for people; auto: text on a terminal, else json.
     log_format: Literal["auto", "json", "text"] = "auto"
@@ -72,10 +76,26 @@ class Settings(BaseSettings):
             raise ValueError("RQFLOW_REDIS_URL must be a redis://, rediss:// or unix:// URL")
         return value
 
+    @field_validator("python_callables", mode="before")
+    @classmethod
+    def _callable_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [entry.strip() for entry in value.split(",") if entry.strip()]
+        if not isinstance(value, list):
+            return value
+        for entry in value:
+            if not _CALLABLE_ENTRY.fullmatch(str(entry)):
+                raise ValueError(f"RQFLOW_PYTHON_CALLABLES: {entry!r} is not a dotted path or a 'module.*' prefix")
+        return [str(entry).replace(":", ".") for entry in value]
+
     @property
     def is_sqlite(self) -> bool:
         """True when the database is SQLite, which needs extra care with concurrency."""
         return self.database_url.startswith("sqlite")
+
+
+# ``package.module.function``, ``package.module:function`` or ``package.module.*``.
+_CALLABLE_ENTRY = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*([.:][A-Za-z_]\w*|\.\*)")
 
 
 def _prefer_psycopg3(url: str) -> str:

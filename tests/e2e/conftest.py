@@ -48,6 +48,7 @@ from rqflow.services import schedules as schedule_service
 from rqflow.services.users import create_user
 from rqflow.services.workflows import create_workflow
 from rqflow.settings import get_settings
+from tests.conftest import TEST_CALLABLES
 from tests.e2e import side_effects
 from tests.helpers import free_port, wait_for
 
@@ -144,6 +145,7 @@ class Stack:
             "RQFLOW_REDIS_URL": self.redis_url,
             "RQFLOW_QUEUE": self.queue,
             "RQFLOW_MIN_INTERVAL_SECONDS": "1",
+            "RQFLOW_PYTHON_CALLABLES": TEST_CALLABLES,
             "RQFLOW_RECONCILE_SECONDS": str(RECONCILE_SECONDS),
             "RQFLOW_LEASE_SECONDS": str(LEASE_SECONDS),
             "RQFLOW_POLL_SECONDS": str(POLL_SECONDS),
@@ -174,13 +176,13 @@ class Stack:
     def start_scheduler(self, env: dict[str, str] | None = None) -> Proc:
         return self.start("scheduler", "scheduler", env=env)
 
-    def start_worker(self) -> Proc:
-        return self.start("worker", "worker")
+    def start_worker(self, env: dict[str, str] | None = None) -> Proc:
+        return self.start("worker", "worker", env=env)
 
-    def start_web(self) -> str:
+    def start_web(self, env: dict[str, str] | None = None) -> str:
         """Start ``rqflow web`` on a free port; return its base URL once it answers /readyz."""
         port = free_port()
-        proc = self.start("web", "web", "--port", str(port))
+        proc = self.start("web", "web", "--port", str(port), env=env)
         base = f"http://127.0.0.1:{port}"
 
         def ready() -> bool:
@@ -432,6 +434,7 @@ def stack(e2e_database: str, own_redis: str, tmp_path: Path, monkeypatch: pytest
     """The test's processes (started by the test), stopped in teardown whatever happens."""
     for key, value in {
         "RQFLOW_DATABASE_URL": e2e_database, "RQFLOW_REDIS_URL": own_redis, "RQFLOW_MIN_INTERVAL_SECONDS": "1",
+        "RQFLOW_PYTHON_CALLABLES": TEST_CALLABLES,
     }.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()

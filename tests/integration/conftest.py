@@ -120,6 +120,11 @@ def in_future(seconds: float) -> str:
     return (utcnow() + timedelta(seconds=seconds)).isoformat()
 
 
+def explode(event: dict[str, Any], **kwargs: Any) -> None:
+    """A python_call target that fails (its message says "boom")."""
+    raise ValueError("boom: exploded on purpose")
+
+
 def pause_for(event: dict[str, Any], seconds: float) -> dict[str, Any]:
     """A python_call target that takes ``seconds`` (in small sleeps, which a signal interrupts)."""
     import time

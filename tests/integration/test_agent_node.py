@@ -240,14 +240,15 @@ TRIGGER = {"key": "t", "component_type": "trigger_schedule", "config": {}}
 @pytest.mark.parametrize(
     ("nodes", "edges", "field", "named"),
     [
-        ([TRIGGER, AGENT, {"key": "echo", "component_type": "python_call", "config": {"callable": "json.dumps"}}],
+        ([TRIGGER, AGENT,
+          {"key": "echo", "component_type": "python_call", "config": {"callable": "tests.integration.conftest:echo"}}],
          [{"source": "t", "target": "assistant"}, {"source": "assistant", "target": "echo", "kind": "tool"}],
          "edges.1.target", "'echo'"),
         ([TRIGGER, {"key": "lister", "component_type": "schedule_list", "config": {}}],
          [{"source": "t", "target": "lister", "kind": "tool"}], "edges.0.source", "'t'"),
-        ([TRIGGER, {**AGENT, "config": {"prompt": "x", "api_key": "sk-literal"}}], [], "nodes.1.config", "api_key"),
+        ([TRIGGER, {**AGENT, "config": {"prompt": "x", "api_key": "sk-literal"}}], [], "nodes.1.config.api_key", "api_key"),
         ([TRIGGER, {**AGENT, "config": {"prompt": "x", "api_key_env": "RQFLOW_DATABASE_URL"}}], [],
-         "nodes.1.config", "api_key_env"),
+         "nodes.1.config.api_key_env", "api_key_env"),
     ],
 )
 def test_a_wrong_agent_graph_is_refused(

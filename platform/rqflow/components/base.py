@@ -50,6 +50,11 @@ class Component(ABC):
     color: ClassVar[str] = "#64748b"
 
     @classmethod
+    def enabled(cls) -> bool:
+        """Whether this server lets workflows use the node type (the operator may keep some off)."""
+        return True
+
+    @classmethod
     def description(cls) -> str:
         """What the node does, in a sentence (its class docstring)."""
         return (cls.__doc__ or "").strip()

@@ -19,6 +19,8 @@ class ComponentPublic(BaseModel):
     is_trigger: bool
     is_tool: bool
     uses_tools: bool
+    enabled: bool = Field(description="Whether workflows on this server may use the node type "
+                                      "(python_call: only with RQFLOW_PYTHON_CALLABLES set by the operator).")
     config_schema: dict[str, Any] = Field(description="JSON Schema of the node's config.")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -122,8 +123,18 @@ def _validate_node(index: int, node: NodeIn) -> None:
         get_component(node.component_type).parse_config(node.config)
     except InvalidInput as exc:
         raise InvalidInput(exc.message, field=f"nodes.{index}.component_type") from exc
-    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+    except ValidationError as exc:
+        raise InvalidInput(f"invalid config for {node.component_type}: {exc}",
+                           field=f"nodes.{index}.config{_first_location(exc)}") from exc
+    except ValueError as exc:
         raise InvalidInput(f"invalid config for {node.component_type}: {exc}", field=f"nodes.{index}.config") from exc
+
+
+def _first_location(exc: ValidationError) -> str:
+    """Where in the config the first problem is (``.callable``, ``.url``), so the answer names the key."""
+    errors = exc.errors()
+    location = errors[0]["loc"] if errors else ()
+    return "".join(f".{part}" for part in location)
 
 
 def _replace_graph(db: Session, workflow: Workflow, nodes: list[NodeIn], edges: list[EdgeIn]) -> None:

@@ -21,7 +21,7 @@ def test_create_get_list_update_delete(client: TestClient, alice: ApiUser) -> No
     workflow_id, trigger_id = data["id"], data["nodes"][0]["id"]
     assert client.get(f"{API}/{workflow_id}", headers=alice.headers).json()["name"] == "report"
     assert client.get(API, headers=alice.headers).json()["total"] == 1
-    nodes = [*WORKFLOW["nodes"], {"key": "more", "component_type": "python_call", "config": {"callable": "json.dumps"}}]
+    nodes = [*WORKFLOW["nodes"], {"key": "more", "component_type": "python_call", "config": {"callable": "tests.integration.conftest:echo"}}]
     edges = [*WORKFLOW["edges"], {"source": "echo", "target": "more"}]
     patched = client.patch(f"{API}/{workflow_id}", json={"name": "renamed", "nodes": nodes, "edges": edges},
                            headers=alice.headers).json()
@@ -35,7 +35,7 @@ def test_create_get_list_update_delete(client: TestClient, alice: ApiUser) -> No
     ("change", "field"),
     [
         ({"nodes": [{"key": "t", "component_type": "nope", "config": {}}]}, "nodes.0.component_type"),
-        ({"nodes": [{"key": "t", "component_type": "http_request", "config": {}}]}, "nodes.0.config"),
+        ({"nodes": [{"key": "t", "component_type": "http_request", "config": {}}]}, "nodes.0.config.url"),
         ({"edges": [{"source": "t", "target": "ghost"}]}, "edges.0.target"),
         ({"edges": [{"source": "t", "target": "echo"}, {"source": "echo", "target": "t"}]}, "edges"),
         ({"nodes": [{"key": "t", "component_type": "trigger_schedule"}] * 2}, "nodes"),

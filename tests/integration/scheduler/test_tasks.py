@@ -89,7 +89,8 @@ def test_max_runs_stops_the_schedule(settings: Settings, redis: Redis, alice: Ap
 
 def test_a_failing_workflow_is_recorded_and_counted(settings: Settings, alice: ApiUser) -> None:
     nodes = [{"key": "t", "component_type": "trigger_schedule", "config": {}},
-             {"key": "boom", "component_type": "python_call", "config": {"callable": "json.loads"}}]
+             {"key": "boom", "component_type": "python_call",
+              "config": {"callable": "tests.integration.conftest:explode"}}]
     job = make_schedule(alice, make_workflow(alice, nodes=nodes, edges=[{"source": "t", "target": "boom"}]))
     result = _fire_due(job.id)
     assert result["claimed"] and "boom" in result["error"]

@@ -23,5 +23,5 @@ def component_public(cls: type[Component]) -> ComponentPublic:
     return ComponentPublic(
         component_type=cls.component_type, label=cls.label or cls.component_type, category=cls.category,
         icon=cls.icon, color=cls.color, description=cls.description(), is_trigger=cls.is_trigger, is_tool=cls.is_tool,
-        uses_tools=cls.uses_tools, config_schema=cls.config_schema(),
+        uses_tools=cls.uses_tools, enabled=cls.enabled(), config_schema=cls.config_schema(),
     )
