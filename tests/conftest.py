@@ -34,6 +34,8 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 POSTGRES_ADMIN_URL = os.environ.get("RQFLOW_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 # The python_call targets the tests may call (the operator's list, RQFLOW_PYTHON_CALLABLES).
 TEST_CALLABLES = "tests.*"
+# What requests from the tests' workflows may reach besides the public Internet (RQFLOW_EGRESS_ALLOW).
+TEST_EGRESS_ALLOW = "127.0.0.0/8"
 REDIS_TEST_URL = os.environ.get("RQFLOW_TEST_REDIS", "redis://127.0.0.1:6379/3")
 
 
@@ -125,6 +127,8 @@ def settings(database_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("RQFLOW_MIN_INTERVAL_SECONDS", "1")
     # python_call is off by default; the tests' own targets live under tests/.
     monkeypatch.setenv("RQFLOW_PYTHON_CALLABLES", TEST_CALLABLES)
+    # Requests from workflows only reach the public Internet by default; the tests' servers listen on loopback.
+    monkeypatch.setenv("RQFLOW_EGRESS_ALLOW", TEST_EGRESS_ALLOW)
     monkeypatch.setenv("RQFLOW_QUEUE", f"test-{uuid.uuid4().hex[:8]}")
     get_settings.cache_clear()
     yield get_settings()

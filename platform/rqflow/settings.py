@@ -7,6 +7,7 @@ runtime error in a worker.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from typing import Annotated, Literal
@@ -49,6 +50,9 @@ class Settings(BaseSettings):
     # The functions python_call nodes may call: exact dotted paths or ``package.module.*``, comma-separated.
     # Empty (the default): the node is refused; calling a function by name is running code on the workers.
     python_callables: Annotated[list[str], NoDecode] = []
+    # Internal targets that http_request nodes and agents with their own base_url may reach besides the public
+    # Internet: CIDRs (10.1.2.0/24) and host names, comma-separated. Empty: public addresses only.
+    egress_allow: Annotated[list[str], NoDecode] = []
     log_level: str = "INFO"
     # json: one JSON object a line (for log shippers); text: for people; auto: text on a terminal, else json.
     log_format: Literal["auto", "json", "text"] = "auto"
@@ -88,6 +92,17 @@ class Settings(BaseSettings):
                 raise ValueError(f"RQFLOW_PYTHON_CALLABLES: {entry!r} is not a dotted path or a 'module.*' prefix")
         return [str(entry).replace(":", ".") for entry in value]
 
+    @field_validator("egress_allow", mode="before")
+    @classmethod
+    def _egress_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [entry.strip() for entry in value.split(",") if entry.strip()]
+        if isinstance(value, list):
+            for entry in value:
+                if not (_is_network(str(entry)) or _HOST_NAME.fullmatch(str(entry))):
+                    raise ValueError(f"RQFLOW_EGRESS_ALLOW: {entry!r} is neither a CIDR nor a host name")
+        return value
+
     @property
     def is_sqlite(self) -> bool:
         """True when the database is SQLite, which needs extra care with concurrency."""
@@ -96,6 +111,18 @@ class Settings(BaseSettings):
 
 # ``package.module.function``, ``package.module:function`` or ``package.module.*``.
 _CALLABLE_ENTRY = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*([.:][A-Za-z_]\w*|\.\*)")
+
+
+# A DNS host name (labels of letters, digits and inner hyphens), not all digits and dots (that is an address).
+_HOST_NAME = re.compile(r"(?=.{1,253}$)(?![\d.]+$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?")
+
+
+def _is_network(entry: str) -> bool:
+    try:
+        ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+    return True
 
 
 def _prefer_psycopg3(url: str) -> str:

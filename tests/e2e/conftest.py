@@ -48,7 +48,7 @@ from rqflow.services import schedules as schedule_service
 from rqflow.services.users import create_user
 from rqflow.services.workflows import create_workflow
 from rqflow.settings import get_settings
-from tests.conftest import TEST_CALLABLES
+from tests.conftest import TEST_CALLABLES, TEST_EGRESS_ALLOW
 from tests.e2e import side_effects
 from tests.helpers import free_port, wait_for
 
@@ -146,6 +146,7 @@ class Stack:
             "RQFLOW_QUEUE": self.queue,
             "RQFLOW_MIN_INTERVAL_SECONDS": "1",
             "RQFLOW_PYTHON_CALLABLES": TEST_CALLABLES,
+            "RQFLOW_EGRESS_ALLOW": TEST_EGRESS_ALLOW,
             "RQFLOW_RECONCILE_SECONDS": str(RECONCILE_SECONDS),
             "RQFLOW_LEASE_SECONDS": str(LEASE_SECONDS),
             "RQFLOW_POLL_SECONDS": str(POLL_SECONDS),
@@ -434,7 +435,7 @@ def stack(e2e_database: str, own_redis: str, tmp_path: Path, monkeypatch: pytest
     """The test's processes (started by the test), stopped in teardown whatever happens."""
     for key, value in {
         "RQFLOW_DATABASE_URL": e2e_database, "RQFLOW_REDIS_URL": own_redis, "RQFLOW_MIN_INTERVAL_SECONDS": "1",
-        "RQFLOW_PYTHON_CALLABLES": TEST_CALLABLES,
+        "RQFLOW_PYTHON_CALLABLES": TEST_CALLABLES, "RQFLOW_EGRESS_ALLOW": TEST_EGRESS_ALLOW,
     }.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()

@@ -38,16 +38,18 @@ def shell_out(callable_path: str, marker: Path) -> dict[str, Any]:
     }
 
 
-def run_now(api: httpx.Client, workflow_id: int) -> dict[str, Any]:
+def run_now(api: httpx.Client, workflow_id: int, payload: dict[str, Any] | None = None) -> dict[str, Any]:
     """A far-off one-time schedule on the workflow, run now; return the finished workflow run with its nodes."""
     created = api.post("/api/v1/schedules", json={"name": "s", "workflow_id": workflow_id, "schedule_type": "once",
-                                                  "run_at": "2999-01-01T00:00:00Z"})
+                                                  "run_at": "2999-01-01T00:00:00Z", "trigger_payload": payload})
     assert created.status_code == 201, created.text
+    before = api.get(f"/api/v1/workflows/{workflow_id}/runs").json()["total"]
     assert api.post(f"/api/v1/schedules/{created.json()['id']}/trigger").status_code == 202
 
     def finished() -> dict[str, Any] | None:
-        runs = api.get(f"/api/v1/workflows/{workflow_id}/runs").json()["items"]
-        return runs[0] if runs and runs[0]["status"] != "running" else None
+        runs = api.get(f"/api/v1/workflows/{workflow_id}/runs").json()
+        newest = runs["items"][0] if runs["total"] > before else None
+        return newest if newest and newest["status"] != "running" else None
 
     run = wait_for(finished, timeout=30, interval=0.2, what="the workflow run to finish")
     return dict(api.get(f"/api/v1/workflow-runs/{run['id']}").json())

@@ -32,12 +32,13 @@ import os
 from typing import Any
 
 import httpx
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from rqflow.components.agent_loop import ChatClient, Endpoint, OfferedTool, run_loop
 from rqflow.components.base import Component, NodeConfig, NodeContext
 from rqflow.components.registry import get_component, register
 from rqflow.components.tool import ToolCaller, ToolComponent
+from rqflow.egress import EgressPolicy, guarded_client, url_for_config
 from rqflow.engine.templates import render_value
 from rqflow.settings import Settings, get_settings
 
@@ -66,6 +67,11 @@ class AgentConfig(NodeConfig):
     timeout_seconds: float | None = Field(default=None, gt=0, le=3600,
                                           description="Per model call. Default: RQFLOW_HTTP_TIMEOUT_SECONDS.")
 
+    @field_validator("base_url")
+    @classmethod
+    def _reachable(cls, value: str | None) -> str | None:
+        return None if value is None else url_for_config(value)
+
 
 @register("agent")
 class Agent(Component):
@@ -85,11 +91,19 @@ class Agent(Component):
         caller = ToolCaller(db=context.db, owner=context.user_profile, signals=context.signals)
         tools = offered_tools(context)
         definitions = [tool.definition() for tool in tools.values()]
-        with httpx.Client() as http:
-            chat = ChatClient(http, resolve_endpoint(config, get_settings()), tools=definitions,
-                              temperature=config.temperature)
+        settings = get_settings()
+        endpoint = resolve_endpoint(config, settings)
+        with _http_client(config, settings, endpoint) as http:
+            chat = ChatClient(http, endpoint, tools=definitions, temperature=config.temperature)
             return run_loop(chat=chat, tools=tools, caller=caller, messages=_messages(config),
                             max_steps=config.max_steps)
+
+
+def _http_client(config: AgentConfig, settings: Settings, endpoint: Endpoint) -> httpx.Client:
+    """The operator's endpoint is trusted as configured; one a workflow names goes through the egress guard."""
+    if config.base_url and config.base_url.rstrip("/") != settings.llm_base_url.rstrip("/"):
+        return guarded_client(EgressPolicy.from_settings(settings), timeout=endpoint.timeout)
+    return httpx.Client()
 
 
 def offered_tools(context: NodeContext) -> dict[str, OfferedTool]:

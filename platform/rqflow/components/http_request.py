@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import httpx
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from rqflow.components.base import Component, NodeConfig, NodeContext
 from rqflow.components.registry import register
+from rqflow.egress import EgressPolicy, guarded_client, url_for_config
 from rqflow.settings import get_settings
 
 
@@ -20,6 +21,11 @@ class HttpRequestConfig(NodeConfig):
     headers: dict[str, str] = Field(default_factory=dict)
     json_body: Any = Field(default=None, alias="json")
     timeout_seconds: float | None = Field(default=None, gt=0, le=3600)
+
+    @field_validator("url")
+    @classmethod
+    def _reachable(cls, value: str) -> str:
+        return url_for_config(value)
 
 
 class HttpStatusError(RuntimeError):
@@ -38,15 +44,12 @@ class HttpRequest(Component):
 
     def run(self, config: Any, context: NodeContext) -> Any:
         """Send the request; raise on transport errors and non-2xx answers."""
-        timeout = config.timeout_seconds or get_settings().http_timeout_seconds
+        settings = get_settings()
+        timeout = config.timeout_seconds or settings.http_timeout_seconds
         send_body = config.method not in ("GET", "HEAD") and config.json_body is not None
-        response = httpx.request(
-            config.method,
-            config.url,
-            headers=config.headers,
-            json=config.json_body if send_body else None,
-            timeout=timeout,
-        )
+        with guarded_client(EgressPolicy.from_settings(settings), timeout=timeout) as http:
+            response = http.request(config.method, config.url, headers=config.headers,
+                                    json=config.json_body if send_body else None)
         output = {"status_code": response.status_code, "body": _body(response)}
         if not response.is_success:
             raise HttpStatusError(f"{config.method} {config.url} answered {response.status_code}")

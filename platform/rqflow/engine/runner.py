@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import traceback
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -88,8 +87,9 @@ def _run_node(db: Session, run: WorkflowRun, node: WorkflowNode, context: NodeCo
             db.commit()  # seen as running while the node works; a trigger node returns at once
         with deadline(node.timeout_seconds):
             output = component().run(component.parse_config(raw), context)
-    except Exception as exc:  # noqa: BLE001 - a failing node fails the run, never the worker
-        log.info("node %s of workflow run %s failed: %s", node.key, run.id, exc)
+    except Exception as exc:  # a failing node fails the run, never the worker
+        # The traceback (file paths, the causes' own messages) is for the operator's log, not the user's run.
+        log.info("node %s of workflow run %s failed: %s", node.key, run.id, exc, exc_info=exc)
         record.status, record.error, record.finished_at = "failed", _describe(exc), utcnow()
         record.output = _jsonable(getattr(exc, "output", None))  # a failure that carries a structured answer
         db.commit()
@@ -105,9 +105,8 @@ def _template_context(context: NodeContext) -> dict[str, Any]:
 
 
 def _describe(exc: BaseException) -> str:
-    """The error's type and message, then the innermost frames: enough to debug, bounded in size."""
-    frames = "".join(traceback.format_exception(exc, limit=-3))
-    return f"{type(exc).__name__}: {exc}\n{frames}"[:8000]
+    """The error's type and message, bounded in size; never a traceback, which would show the worker's insides."""
+    return f"{type(exc).__name__}: {exc}"[:8000]
 
 
 def _jsonable(value: Any) -> Any:
