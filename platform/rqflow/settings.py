@@ -12,8 +12,21 @@ import re
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class LlmProviderSettings(BaseModel):
+    """One language-model provider the operator offers to agent nodes (an entry of RQFLOW_LLM_PROVIDERS)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: Annotated[str, Field(pattern=r"^https?://")]
+    api_key: SecretStr = SecretStr("")
+    # The models a node may ask for (the first is the default); empty: any, RQFLOW_LLM_MODEL by default.
+    models: list[Annotated[str, Field(min_length=1, max_length=200)]] = []
+    # The user names that may use it; absent: every user.
+    users: list[str] | None = None
 
 
 class Settings(BaseSettings):
@@ -47,6 +60,9 @@ class Settings(BaseSettings):
     llm_model: Annotated[str, Field(min_length=1)] = "gpt-4o-mini"
     # Sent as a bearer token, only to llm_base_url; a SecretStr so it never shows in logs or reprs.
     llm_api_key: SecretStr = SecretStr("")
+    # More providers for agent nodes, as JSON: {"name": {"base_url", "api_key", "models": [...], "users": [...]}}.
+    # A workflow picks one by name; each key is only ever sent to its own provider's base_url.
+    llm_providers: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")], LlmProviderSettings] = {}
     # The functions python_call nodes may call: exact dotted paths or ``package.module.*``, comma-separated.
     # Empty (the default): the node is refused; calling a function by name is running code on the workers.
     python_callables: Annotated[list[str], NoDecode] = []

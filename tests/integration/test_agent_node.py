@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -204,19 +205,30 @@ def test_an_endpoint_error_fails_the_node_with_its_status(alice: ApiUser, target
     assert call["answer"]["result"]["id"] == job.id and outcome.output["steps"] == 2
 
 
-def test_a_node_endpoint_gets_only_the_key_it_names(
+def test_each_key_goes_only_to_its_own_provider(
     alice: ApiUser, target: int, monkeypatch: pytest.MonkeyPatch, settings: Settings
 ) -> None:
-    monkeypatch.setenv("RQFLOW_LLM_API_KEY", "sk-operator")
-    monkeypatch.setenv("RQFLOW_LLM_API_KEY_TEAM", "sk-team")
-    get_settings.cache_clear()
-    assert "sk-operator" not in repr(get_settings())
-    with LlmStub([final("a"), final("b")], model="local-model") as llm:
-        run(alice, agent_workflow(alice, target, base_url=llm.base_url, model="llama"))
-        run(alice, agent_workflow(alice, target, base_url=llm.base_url, api_key_env="RQFLOW_LLM_API_KEY_TEAM"))
-    no_key, team_key = llm.requests
-    assert "authorization" not in no_key.headers and no_key.body["model"] == "llama"
-    assert team_key.headers["authorization"] == "Bearer sk-team"
+    """The operator's default, a team's provider (its models and users), and a node's own endpoint, which gets no key."""
+    with LlmStub([final("a")] * 3) as operator, LlmStub([final("b")]) as team, LlmStub([final("c")]) as own:
+        monkeypatch.setenv("RQFLOW_LLM_BASE_URL", operator.base_url)
+        monkeypatch.setenv("RQFLOW_LLM_API_KEY", "sk-operator")
+        monkeypatch.setenv("RQFLOW_LLM_PROVIDERS", json.dumps({"team": {
+            "base_url": team.base_url, "api_key": "sk-team", "models": ["team-model"], "users": ["alice"]}}))
+        get_settings.cache_clear()
+        assert "sk-operator" not in repr(get_settings()) and "sk-team" not in repr(get_settings())
+        outcomes = [run(alice, agent_workflow(alice, target)),
+                    run(alice, agent_workflow(alice, target, provider="team")),
+                    run(alice, agent_workflow(alice, target, base_url=own.base_url, model="llama")),
+                    run(alice, agent_workflow(alice, target, provider="team", model="gpt-4o"))]
+        bob = make_user("bob")
+        refused = run(bob, agent_workflow(bob, target, provider="team"))
+    assert [o.status for o in outcomes] == ["succeeded", "succeeded", "succeeded", "failed"]
+    assert "offers the models team-model, not 'gpt-4o'" in outcomes[3].node_error
+    assert refused.status == "failed" and "not available to user 'bob'" in refused.node_error
+    [to_operator], [to_team], [to_own] = operator.requests, team.requests, own.requests
+    assert to_operator.headers["authorization"] == "Bearer sk-operator"
+    assert to_team.headers["authorization"] == "Bearer sk-team" and to_team.body["model"] == "team-model"
+    assert "authorization" not in to_own.headers and to_own.body["model"] == "llama"
 
 
 def test_a_misspelt_preset_fails_the_node_naming_it(alice: ApiUser, target: int, llm: LlmStub) -> None:
@@ -247,8 +259,12 @@ TRIGGER = {"key": "t", "component_type": "trigger_schedule", "config": {}}
         ([TRIGGER, {"key": "lister", "component_type": "schedule_list", "config": {}}],
          [{"source": "t", "target": "lister", "kind": "tool"}], "edges.0.source", "'t'"),
         ([TRIGGER, {**AGENT, "config": {"prompt": "x", "api_key": "sk-literal"}}], [], "nodes.1.config.api_key", "api_key"),
-        ([TRIGGER, {**AGENT, "config": {"prompt": "x", "api_key_env": "RQFLOW_DATABASE_URL"}}], [],
-         "nodes.1.config.api_key_env", "api_key_env"),
+        ([TRIGGER, {**AGENT, "config": {"prompt": "x", "api_key_env": "RQFLOW_LLM_API_KEY_TEAM"}}], [],
+         "nodes.1.config.api_key_env", "name one with 'provider'"),
+        ([TRIGGER, {**AGENT, "config": {"prompt": "x", "provider": "nope"}}], [],
+         "nodes.1.config.provider", "unknown provider 'nope'"),
+        ([TRIGGER, {**AGENT, "config": {"prompt": "x", "provider": "default", "base_url": "https://x.example/v1"}}], [],
+         "nodes.1.config", "either provider"),
     ],
 )
 def test_a_wrong_agent_graph_is_refused(

@@ -9,13 +9,12 @@ config holds preset arguments: they win over what the model sends, and they are
 left out of the offered schema, so the model cannot even try to change them
 (e.g. a fixed ``workflow_id``). The loop itself is :mod:`rqflow.components.agent_loop`.
 
-API keys are never stored in workflow JSON: a node that needs a key other than
-the operator's names an environment variable of the worker (``api_key_env``),
-which must start with ``RQFLOW_LLM_API_KEY_``, so a workflow author cannot make
-the agent send some other secret (say the database URL) to an endpoint of their
-choosing. For the same reason the operator's ``RQFLOW_LLM_API_KEY`` is only sent
-to ``RQFLOW_LLM_BASE_URL``; a node with its own ``base_url`` sends the key named
-by its ``api_key_env``, or none.
+API keys are never in workflow JSON, and a workflow never chooses one: it names
+an operator's ``provider`` (:mod:`rqflow.components.llm_providers`), whose key only
+ever goes to that provider's URL. A node with its own ``base_url`` sends no key, and
+its requests go through the egress guard. (``api_key_env``, which once let a node pick
+a worker's environment variable, is refused: it let any user send a team's key to a
+URL of their choosing.)
 
 The output records every tool call: ``{"answer", "steps", "tool_calls": [{"id",
 "name", "tool", "arguments", "answer"}], "model"}``. A refused tool call is fed
@@ -28,22 +27,26 @@ as it is made: its effect stands even if the node fails later.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import httpx
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from rqflow.components.agent_loop import ChatClient, Endpoint, OfferedTool, run_loop
 from rqflow.components.base import Component, NodeConfig, NodeContext
+from rqflow.components.llm_providers import (
+    DEFAULT,
+    PROVIDERS_SETTING,
+    ProviderRefused,
+    own_endpoint,
+    provider_named,
+)
 from rqflow.components.registry import get_component, register
 from rqflow.components.tool import ToolCaller, ToolComponent
 from rqflow.egress import EgressPolicy, guarded_client, url_for_config
 from rqflow.engine.templates import render_value
 from rqflow.settings import Settings, get_settings
 
-# Only environment variables with this prefix can hold a per-node key (see the module docstring).
-API_KEY_ENV_PREFIX = "RQFLOW_LLM_API_KEY_"
 # OpenAI refuses function names longer than this; a node key is the function name.
 MAX_FUNCTION_NAME = 64
 
@@ -57,11 +60,13 @@ class AgentConfig(NodeConfig):
 
     prompt: str = Field(min_length=1, max_length=100_000, description="The user message; may use templates.")
     system: str | None = Field(default=None, max_length=100_000, description="The system message.")
-    model: str | None = Field(default=None, min_length=1, max_length=200, description="Default: RQFLOW_LLM_MODEL.")
+    provider: str | None = Field(default=None, min_length=1, max_length=64,
+                                 description="An operator's provider by name; default: 'default' (RQFLOW_LLM_*).")
+    model: str | None = Field(default=None, min_length=1, max_length=200,
+                              description="One of the provider's models; default: its first (or RQFLOW_LLM_MODEL).")
     base_url: str | None = Field(default=None, max_length=2048, pattern=r"^https?://",
-                                 description="Default: RQFLOW_LLM_BASE_URL, e.g. 'https://api.openai.com/v1'.")
-    api_key_env: str | None = Field(default=None, max_length=200, pattern=rf"^{API_KEY_ENV_PREFIX}[A-Z0-9_]+$",
-                                    description="The worker's environment variable holding the API key.")
+                                 description="An endpoint of your own instead of a provider: no key is sent to it.")
+    api_key_env: str | None = Field(default=None, description="No longer accepted; use provider.")
     max_steps: int = Field(default=8, ge=1, le=50, description="At most this many model calls.")
     temperature: float | None = Field(default=None, ge=0, le=2)
     timeout_seconds: float | None = Field(default=None, gt=0, le=3600,
@@ -71,6 +76,30 @@ class AgentConfig(NodeConfig):
     @classmethod
     def _reachable(cls, value: str | None) -> str | None:
         return None if value is None else url_for_config(value)
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _no_key_choice(cls, value: str | None) -> str | None:
+        if value is not None:
+            raise ValueError("api_key_env is no longer accepted: API keys belong to the operator's providers "
+                             f"({PROVIDERS_SETTING}); name one with 'provider' (its key only goes to its own URL)")
+        return value
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                provider_named(value, get_settings())
+            except ProviderRefused as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_endpoint(self) -> AgentConfig:
+        if self.provider is not None and self.base_url is not None:
+            raise ValueError("give either provider (the operator's endpoint and key) or base_url (your own, no key)")
+        return self
 
 
 @register("agent")
@@ -92,7 +121,7 @@ class Agent(Component):
         tools = offered_tools(context)
         definitions = [tool.definition() for tool in tools.values()]
         settings = get_settings()
-        endpoint = resolve_endpoint(config, settings)
+        endpoint = resolve_endpoint(config, settings, owner_name=context.user_profile.name)
         with _http_client(config, settings, endpoint) as http:
             chat = ChatClient(http, endpoint, tools=definitions, temperature=config.temperature)
             return run_loop(chat=chat, tools=tools, caller=caller, messages=_messages(config),
@@ -100,10 +129,10 @@ class Agent(Component):
 
 
 def _http_client(config: AgentConfig, settings: Settings, endpoint: Endpoint) -> httpx.Client:
-    """The operator's endpoint is trusted as configured; one a workflow names goes through the egress guard."""
-    if config.base_url and config.base_url.rstrip("/") != settings.llm_base_url.rstrip("/"):
+    """A provider's endpoint is the operator's, trusted as configured; a node's own goes through the egress guard."""
+    if config.base_url is not None:
         return guarded_client(EgressPolicy.from_settings(settings), timeout=endpoint.timeout)
-    return httpx.Client()
+    return httpx.Client(follow_redirects=False)  # a key must never follow a redirect elsewhere
 
 
 def offered_tools(context: NodeContext) -> dict[str, OfferedTool]:
@@ -127,24 +156,14 @@ def _offered(key: str, component_type: str, presets: dict[str, Any]) -> OfferedT
     return OfferedTool(name=key, component=component, presets=presets)
 
 
-def resolve_endpoint(config: AgentConfig, settings: Settings) -> Endpoint:
-    """The node's overrides over the settings."""
-    base_url = config.base_url or settings.llm_base_url
-    return Endpoint(base_url=base_url, model=config.model or settings.llm_model,
-                    api_key=_api_key(config, settings, base_url),
-                    timeout=config.timeout_seconds or settings.http_timeout_seconds)
-
-
-def _api_key(config: AgentConfig, settings: Settings, base_url: str) -> str:
-    if config.api_key_env:
-        # The one read of the environment outside settings.py: which variable is a per-node choice.
-        key = os.environ.get(config.api_key_env, "")
-        if not key:
-            raise AgentConfigError(f"api_key_env {config.api_key_env} is not set in the worker's environment")
-        return key
-    if base_url.rstrip("/") == settings.llm_base_url.rstrip("/"):
-        return settings.llm_api_key.get_secret_value()
-    return ""  # the operator's key never goes to an endpoint a workflow author chose
+def resolve_endpoint(config: AgentConfig, settings: Settings, *, owner_name: str) -> Endpoint:
+    """The node's own endpoint (no key), or its provider's URL and key, if its owner may use that provider."""
+    timeout = config.timeout_seconds or settings.http_timeout_seconds
+    if config.base_url is not None:
+        return own_endpoint(config.base_url, model=config.model, settings=settings, timeout=timeout)
+    provider = provider_named(config.provider or DEFAULT, settings)
+    provider.check_user(owner_name)
+    return provider.endpoint(model=config.model, timeout=timeout)
 
 
 def _messages(config: AgentConfig) -> list[dict[str, Any]]:
