@@ -48,8 +48,14 @@ class Settings(BaseSettings):
     job_timeout_seconds: Annotated[int, Field(ge=1)] = 600
     # How long RQ keeps a finished job's result and hash.
     job_result_ttl_seconds: Annotated[int, Field(ge=0)] = 3600
-    # Timeout of one http_request node, unless the node sets its own.
+    # Timeout of one http_request node's whole exchange, unless the node sets its own.
     http_timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    # The largest answer body (decoded) an http_request node reads; a larger one fails the node.
+    http_max_response_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+    # The longest a node may take (rendering its config included), unless it sets timeout_seconds.
+    node_timeout_seconds: Annotated[float, Field(gt=0)] = 300.0
+    # A node's input and output are stored up to this size (as JSON); a larger value is stored as a preview.
+    node_stored_max_bytes: Annotated[int, Field(ge=1024)] = 262_144
     # An occurrence started this late is still "on time"; later, the catch-up policy decides.
     misfire_grace_seconds: Annotated[float, Field(ge=0)] = 60.0
     # At most this many active schedules per user (creating or resuming past it is refused).
@@ -69,6 +75,8 @@ class Settings(BaseSettings):
     # Internal targets that http_request nodes and agents with their own base_url may reach besides the public
     # Internet: CIDRs (10.1.2.0/24) and host names, comma-separated. Empty: public addresses only.
     egress_allow: Annotated[list[str], NoDecode] = []
+    # The largest text (or list) one template may make, and the longest rendered string of a node's config.
+    template_max_chars: Annotated[int, Field(ge=1024)] = 100_000
     log_level: str = "INFO"
     # json: one JSON object a line (for log shippers); text: for people; auto: text on a terminal, else json.
     log_format: Literal["auto", "json", "text"] = "auto"

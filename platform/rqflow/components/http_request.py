@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
-import httpx
 from pydantic import Field, field_validator
 
 from rqflow.components.base import Component, NodeConfig, NodeContext
 from rqflow.components.registry import register
-from rqflow.egress import EgressPolicy, guarded_client, url_for_config
+from rqflow.egress import Answer, EgressPolicy, exchange, guarded_client, url_for_config
 from rqflow.settings import get_settings
 
 
@@ -48,17 +48,19 @@ class HttpRequest(Component):
         timeout = config.timeout_seconds or settings.http_timeout_seconds
         send_body = config.method not in ("GET", "HEAD") and config.json_body is not None
         with guarded_client(EgressPolicy.from_settings(settings), timeout=timeout) as http:
-            response = http.request(config.method, config.url, headers=config.headers,
-                                    json=config.json_body if send_body else None)
-        output = {"status_code": response.status_code, "body": _body(response)}
-        if not response.is_success:
-            raise HttpStatusError(f"{config.method} {config.url} answered {response.status_code}")
+            answer = exchange(http, config.method, config.url, seconds=timeout,
+                              max_bytes=settings.http_max_response_bytes, headers=config.headers,
+                              json=config.json_body if send_body else None)
+        output = {"status_code": answer.status_code, "body": _body(answer)}
+        if not answer.is_success:
+            raise HttpStatusError(f"{config.method} {config.url} answered {answer.status_code}")
         return output
 
 
-def _body(response: httpx.Response) -> Any:
-    """JSON when the answer is JSON, else text (cut to 64 KiB, so a big page can't bloat the run log)."""
+def _body(answer: Answer) -> Any:
+    """JSON when the answer is JSON, else text (both bounded by RQFLOW_HTTP_MAX_RESPONSE_BYTES)."""
+    text = answer.body.decode(answer.encoding, errors="replace")
     try:
-        return response.json()
+        return json.loads(text)
     except ValueError:
-        return response.text[:65536]
+        return text

@@ -9,7 +9,15 @@ check and the connection (rebinding) cannot reach inside.
 
 from __future__ import annotations
 
-from rqflow.egress.client import EgressFailed, guarded_client
+from rqflow.egress.client import (
+    Answer,
+    EgressFailed,
+    ExchangeTooSlow,
+    ResponseTooLarge,
+    exchange,
+    guarded_client,
+)
 from rqflow.egress.policy import EgressPolicy, EgressRefused, check_literal_url, url_for_config
 
-__all__ = ["EgressFailed", "EgressPolicy", "EgressRefused", "check_literal_url", "guarded_client", "url_for_config"]
+__all__ = ["Answer", "EgressFailed", "EgressPolicy", "EgressRefused", "ExchangeTooSlow", "ResponseTooLarge",
+           "check_literal_url", "exchange", "guarded_client", "url_for_config"]

@@ -14,6 +14,8 @@ tell closed ports from open ones inside the network.
 from __future__ import annotations
 
 import socket
+import time
+from dataclasses import dataclass
 from ipaddress import ip_address
 from typing import Any
 
@@ -66,6 +68,48 @@ def failure(method: str, url: httpx.URL) -> str:
     """The one message of a request that got no HTTP answer."""
     port = url.port or (443 if url.scheme == "https" else 80)
     return f"{method} {url.scheme}://{url.host}:{port} got no HTTP answer (refused, unreachable, timed out or not HTTP)"
+
+
+class ResponseTooLarge(ValueError):
+    """The answer's body, decoded, is larger than the limit (RQFLOW_HTTP_MAX_RESPONSE_BYTES)."""
+
+
+class ExchangeTooSlow(TimeoutError):
+    """The whole exchange took longer than its time limit (a server that trickles its answer)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer whose body was read within its limits."""
+
+    status_code: int
+    body: bytes
+    encoding: str
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+
+def exchange(http: httpx.Client, method: str, url: str, *, seconds: float, max_bytes: int,
+             **request: Any) -> Answer:
+    """One request and its whole answer within ``seconds``, the body (decoded) at most ``max_bytes``.
+
+    The body is streamed and counted as it is decompressed, so neither a huge answer nor a
+    gzip bomb is ever held whole; a server that sends a byte a second is cut at the limit,
+    however short each single read is.
+    """
+    deadline_at = time.monotonic() + seconds
+    with http.stream(method, url, **request) as response:
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > max_bytes:
+                raise ResponseTooLarge(f"{method} {url}: the answer is larger than {max_bytes:,} bytes "
+                                       "(RQFLOW_HTTP_MAX_RESPONSE_BYTES)")
+            if time.monotonic() > deadline_at:
+                raise ExchangeTooSlow(f"{method} {url}: the answer did not arrive within {seconds:g} s")
+        return Answer(response.status_code, bytes(body), response.encoding or "utf-8")
 
 
 def guarded_client(policy: EgressPolicy, *, timeout: float) -> httpx.Client:

@@ -23,8 +23,11 @@ class NodeTimeout(TimeoutError):
 
 
 @contextmanager
-def deadline(seconds: float | None) -> Iterator[None]:
-    """Raise NodeTimeout in the block if it runs longer than ``seconds`` (None: no limit)."""
+def deadline(seconds: float | None, *, limit: float | None = None) -> Iterator[None]:
+    """Raise NodeTimeout in the block if it runs longer than ``seconds`` (None: no limit).
+
+    ``limit`` is the node's whole time limit, for the message, when ``seconds`` is what is left of it.
+    """
     if seconds is None or threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -36,7 +39,7 @@ def deadline(seconds: float | None) -> Iterator[None]:
     def on_alarm(signum: int, frame: FrameType | None) -> None:
         nonlocal job_alarm_fired
         if time.monotonic() - started >= seconds - 0.001:
-            raise NodeTimeout(f"the node ran longer than its timeout_seconds ({seconds:g} s)")
+            raise NodeTimeout(f"the node ran longer than its timeout_seconds ({limit or seconds:g} s)")
         job_alarm_fired = True
         _call(previous_handler, signum, frame)  # the job's own deadline came first
 

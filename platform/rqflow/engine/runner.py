@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from rqflow.components import NodeContext, get_component
+from rqflow.components.base import Component
 from rqflow.engine.deadline import deadline
 from rqflow.engine.graph import Edge, downstream_order
 from rqflow.engine.templates import render_value
 from rqflow.models import NodeRun, UserProfile, Workflow, WorkflowNode, WorkflowRun, utcnow
 from rqflow.services.signals import NullSignals, SchedulerSignals
+from rqflow.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -81,23 +84,40 @@ def _run_node(db: Session, run: WorkflowRun, node: WorkflowNode, context: NodeCo
     db.add(record)
     try:
         component = get_component(node.component_type)
-        raw = node.config if component.is_trigger else render_value(node.config, _template_context(context))
-        record.input = _jsonable(raw)
-        if not component.is_trigger:
-            db.commit()  # seen as running while the node works; a trigger node returns at once
-        with deadline(node.timeout_seconds):
-            output = component().run(component.parse_config(raw), context)
+        if component.is_trigger:
+            output = _trigger(record, node, component, context)
+        else:
+            output = _work(db, record, node, component, context)
     except Exception as exc:  # a failing node fails the run, never the worker
         # The traceback (file paths, the causes' own messages) is for the operator's log, not the user's run.
         log.info("node %s of workflow run %s failed: %s", node.key, run.id, exc, exc_info=exc)
         record.status, record.error, record.finished_at = "failed", _describe(exc), utcnow()
-        record.output = _jsonable(getattr(exc, "output", None))  # a failure that carries a structured answer
+        record.output = stored(getattr(exc, "output", None))  # a failure that carries a structured answer
         db.commit()
         return str(exc) or type(exc).__name__
     context.outputs[node.key] = {"output": output}
-    record.status, record.output, record.finished_at = "succeeded", _jsonable(output), utcnow()
+    record.status, record.output, record.finished_at = "succeeded", stored(output), utcnow()
     db.commit()
     return ""
+
+
+def _trigger(record: NodeRun, node: WorkflowNode, component: type[Component], context: NodeContext) -> Any:
+    """A trigger node hands on the event; it does no I/O and needs no deadline."""
+    record.input = stored(node.config)
+    return component().run(component.parse_config(node.config), context)
+
+
+def _work(db: Session, record: NodeRun, node: WorkflowNode, component: type[Component], context: NodeContext) -> Any:
+    """Render, validate, record the input, run: all within one deadline (the node's, or the default)."""
+    limit = node.timeout_seconds or get_settings().node_timeout_seconds
+    started = time.monotonic()
+    with deadline(limit):
+        raw = render_value(node.config, _template_context(context))
+        config = component.parse_config(raw)
+    record.input = stored(raw)  # only once it is known to be valid, and never larger than the cap
+    db.commit()  # seen as running while the node works; outside the alarm, so a commit is never cut in half
+    with deadline(max(limit - (time.monotonic() - started), 0.001), limit=limit):
+        return component().run(config, context)
 
 
 def _template_context(context: NodeContext) -> dict[str, Any]:
@@ -112,3 +132,12 @@ def _describe(exc: BaseException) -> str:
 def _jsonable(value: Any) -> Any:
     """``value`` made storable in a JSON column (datetimes and other objects become strings)."""
     return json.loads(json.dumps(value, default=str))
+
+
+def stored(value: Any) -> Any:
+    """A node's input or output as stored: whole up to RQFLOW_NODE_STORED_MAX_BYTES, else a preview that says so."""
+    text = json.dumps(value, default=str)
+    limit = get_settings().node_stored_max_bytes
+    if len(text) <= limit:
+        return json.loads(text)
+    return {"truncated": True, "size_bytes": len(text), "limit_bytes": limit, "preview": text[:limit // 4]}
