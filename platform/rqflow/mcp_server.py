@@ -30,6 +30,7 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.stdio import stdio_server
+from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -41,6 +42,7 @@ from rqflow.errors import AuthenticationFailed
 from rqflow.jobs.connection import get_redis
 from rqflow.jobs.signals import RedisSignals
 from rqflow.services.users import authenticate
+from rqflow.settings import Settings, get_settings
 from rqflow.tools.catalog import get_tool, invoke_tool, list_tools
 from rqflow.tools.results import from_domain_error
 
@@ -166,7 +168,28 @@ def http_app(*, host: str, port: int) -> Starlette:
     # and no OAuth provider, no OAuth metadata or endpoints are served.
     auth = AuthSettings(issuer_url=AnyHttpUrl(_origin(host, port)), resource_server_url=None)
     server = build_server(bearer_token)
-    return server.streamable_http_app(host=host, auth=auth, token_verifier=ApiTokenVerifier())
+    return server.streamable_http_app(host=host, auth=auth, token_verifier=ApiTokenVerifier(),
+                                      transport_security=transport_security(host, port, get_settings()))
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def transport_security(host: str, port: int, settings: Settings) -> TransportSecuritySettings:
+    """Which Host and Origin headers the HTTP transport answers (DNS rebinding protection, always on).
+
+    On loopback, loopback names by default; on any other address, only that address unless the
+    operator lists the names clients use (RQFLOW_MCP_ALLOWED_HOSTS, RQFLOW_MCP_ALLOWED_ORIGINS).
+    """
+    if settings.mcp_allowed_hosts or settings.mcp_allowed_origins:
+        hosts, origins = settings.mcp_allowed_hosts, settings.mcp_allowed_origins
+    elif host in LOOPBACK_HOSTS:
+        hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*"]
+        origins = ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+    else:
+        hosts, origins = [_origin(host, port).removeprefix("http://")], [_origin(host, port)]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=list(hosts),
+                                     allowed_origins=list(origins))
 
 
 def serve_http(*, host: str, port: int, log_level: str) -> None:

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # Internal targets that http_request nodes and agents with their own base_url may reach besides the public
     # Internet: CIDRs (10.1.2.0/24) and host names, comma-separated. Empty: public addresses only.
     egress_allow: Annotated[list[str], NoDecode] = []
+    # `rqflow mcp --http`: the Host headers (host:port, '*' for any port) and Origins it answers, comma-separated.
+    # Empty: on loopback, loopback names only; on any other address, only the address it listens on.
+    mcp_allowed_hosts: Annotated[list[str], NoDecode] = []
+    mcp_allowed_origins: Annotated[list[str], NoDecode] = []
     # The largest text (or list) one template may make, and the longest rendered string of a node's config.
     template_max_chars: Annotated[int, Field(ge=1024)] = 100_000
     log_level: str = "INFO"
@@ -104,27 +108,28 @@ class Settings(BaseSettings):
             raise ValueError("RQFLOW_REDIS_URL must be a redis://, rediss:// or unix:// URL")
         return value
 
-    @field_validator("python_callables", mode="before")
+    @field_validator("python_callables", "egress_allow", "mcp_allowed_hosts", "mcp_allowed_origins", mode="before")
     @classmethod
-    def _callable_list(cls, value: object) -> object:
+    def _comma_separated(cls, value: object) -> object:
+        """Lists are given as comma-separated text in the environment."""
         if isinstance(value, str):
-            value = [entry.strip() for entry in value.split(",") if entry.strip()]
-        if not isinstance(value, list):
-            return value
-        for entry in value:
-            if not _CALLABLE_ENTRY.fullmatch(str(entry)):
-                raise ValueError(f"RQFLOW_PYTHON_CALLABLES: {entry!r} is not a dotted path or a 'module.*' prefix")
-        return [str(entry).replace(":", ".") for entry in value]
+            return [entry.strip() for entry in value.split(",") if entry.strip()]
+        return value
 
-    @field_validator("egress_allow", mode="before")
+    @field_validator("python_callables")
     @classmethod
-    def _egress_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            value = [entry.strip() for entry in value.split(",") if entry.strip()]
-        if isinstance(value, list):
-            for entry in value:
-                if not (_is_network(str(entry)) or _HOST_NAME.fullmatch(str(entry))):
-                    raise ValueError(f"RQFLOW_EGRESS_ALLOW: {entry!r} is neither a CIDR nor a host name")
+    def _callable_paths(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not _CALLABLE_ENTRY.fullmatch(entry):
+                raise ValueError(f"RQFLOW_PYTHON_CALLABLES: {entry!r} is not a dotted path or a 'module.*' prefix")
+        return [entry.replace(":", ".") for entry in value]
+
+    @field_validator("egress_allow")
+    @classmethod
+    def _egress_targets(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            if not (_is_network(entry) or _HOST_NAME.fullmatch(entry)):
+                raise ValueError(f"RQFLOW_EGRESS_ALLOW: {entry!r} is neither a CIDR nor a host name")
         return value
 
     @property

@@ -14,6 +14,7 @@ from rqflow.api.routes import components, health, schedules, tools, workflows
 from rqflow.components import load_components
 from rqflow.observability.web import instrument
 from rqflow.settings import Settings, get_settings
+from rqflow.ui.security_headers import UiSecurityHeaders
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(RefuseControlCharacters)
+    app.add_middleware(UiSecurityHeaders)
     instrument(app, settings)  # request ids, request latency and GET /metrics
     install_error_handlers(app)
     app.include_router(health.router)

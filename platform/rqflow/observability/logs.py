@@ -20,6 +20,7 @@ line is printed twice or in a second format:
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import IO
 
@@ -45,12 +46,30 @@ class TextFormatter(logging.Formatter):
         super().__init__(TEXT_FORMAT)
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        ids = " ".join(f"{key}={getattr(record, key)}" for key in FIELDS if hasattr(record, key))
-        if not ids:
-            return line
-        head, newline, rest = line.partition("\n")  # ids stay on the first line, above a traceback
-        return f"{head} [{ids}]{newline}{rest}"
+        head = escape_controls(logging.Formatter.format(self, _without_traceback(record)))
+        ids = " ".join(f"{key}={escape_controls(str(getattr(record, key)))}" for key in FIELDS if hasattr(record, key))
+        line = f"{head} [{ids}]" if ids else head  # ids stay on the first line, above a traceback
+        trace = self.formatException(record.exc_info) if record.exc_info else ""
+        if record.stack_info:
+            trace = f"{trace}\n{self.formatStack(record.stack_info)}".lstrip("\n")
+        return f"{line}\n{trace}" if trace else line
+
+
+def escape_controls(text: str) -> str:
+    """Control characters shown as escapes, so text from a request or an answer cannot forge a log line."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _without_traceback(record: logging.LogRecord) -> logging.LogRecord:
+    """A copy of the record without its exception, so only the message is escaped (tracebacks span lines)."""
+    if not record.exc_info and not record.exc_text and not record.stack_info:
+        return record
+    plain = logging.makeLogRecord(record.__dict__)
+    plain.exc_info, plain.exc_text, plain.stack_info = None, None, None
+    return plain
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def json_formatter() -> logging.Formatter:

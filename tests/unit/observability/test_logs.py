@@ -111,3 +111,26 @@ def test_configuring_again_replaces_the_handler_instead_of_adding_one() -> None:
     configure_logging(_settings("json"), second)
     logging.getLogger("rqflow.test").info("once")
     assert (first.getvalue(), len(_lines(second))) == ("", 1)
+
+
+def test_text_lines_escape_control_characters_so_no_line_can_be_forged() -> None:
+    """Finding 9: an endpoint's answer in a log message once wrote a line of its own."""
+    stream = io.StringIO()
+    configure_logging(_settings("text"), stream)
+    forged = "done\n2026-12-04 00:00:00,000 CRITICAL rqflow.auth: admin token rotated\x1b[2J"
+    with log_context(request_id="a\rb"):
+        logging.getLogger("rqflow.test").warning("answer: %s", forged)
+    [line] = _lines(stream)
+    assert "answer: done\\n2026-12-04 00:00:00,000 CRITICAL" in line and "\\x1b[2J" in line
+    assert line.endswith("[request_id=a\\rb]")
+
+
+def test_a_traceback_still_follows_its_escaped_line() -> None:
+    stream = io.StringIO()
+    configure_logging(_settings("text"), stream)
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logging.getLogger("rqflow.test").exception("failed\nhere")
+    first, *rest = _lines(stream)
+    assert first.endswith("failed\\nhere") and rest[0].startswith("Traceback") and "ValueError: boom" in rest[-1]
