@@ -129,6 +129,8 @@ def settings(database_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("RQFLOW_PYTHON_CALLABLES", TEST_CALLABLES)
     # Requests from workflows only reach the public Internet by default; the tests' servers listen on loopback.
     monkeypatch.setenv("RQFLOW_EGRESS_ALLOW", TEST_EGRESS_ALLOW)
+    # The test client's site is http://testserver (not loopback), where the session cookie would be Secure.
+    monkeypatch.setenv("RQFLOW_COOKIE_SECURE", "false")
     monkeypatch.setenv("RQFLOW_QUEUE", f"test-{uuid.uuid4().hex[:8]}")
     get_settings.cache_clear()
     yield get_settings()

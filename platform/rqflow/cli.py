@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 from rqflow.client import schedules_cli, workflows_cli
 from rqflow.settings import Settings, get_settings
 
+T = TypeVar("T")
 app = typer.Typer(help="rqflow: workflows on schedules, over RQ.", no_args_is_help=True, add_completion=False)
 user_app = typer.Typer(help="Manage users and API tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -157,19 +159,73 @@ def user_create(name: Annotated[str, typer.Argument(help="A unique user name.")]
 
 
 @user_app.command("token")
-def user_token(name: Annotated[str, typer.Argument(help="An existing user name.")]) -> None:
+def user_token(
+    name: Annotated[str, typer.Argument(help="An existing user name.")],
+    label: Annotated[str, typer.Option("--name", help="What the token is for.")] = "rqflow user token",
+    expires_in: Annotated[str | None, typer.Option(help="Stop working after this long: 90m, 12h, 30d.")] = None,
+) -> None:
     """Issue another API token for an existing user; printed as the last line."""
+    from rqflow.client.humanize import parse_duration
     from rqflow.db import session_scope
-    from rqflow.services.users import create_token, get_user_by_name
+    from rqflow.services.users import issue_token
+
+    _settings()
+    lifetime = _or_exit(lambda: parse_duration(expires_in)) if expires_in is not None else None
+    with session_scope() as db:
+        row, token = issue_token(db=db, user=_user_or_exit(db, name), label=label, expires_in=lifetime)
+        until = f", expires {row.expires_at:%Y-%m-%d %H:%M} UTC" if row.expires_at else ""
+        typer.echo(f"token {row.id} for {name}{until} (shown once):")
+    typer.echo(token)
+
+
+@user_app.command("tokens")
+def user_tokens(name: Annotated[str, typer.Argument(help="An existing user name.")]) -> None:
+    """List a user's tokens (never the tokens themselves): id, name, created, expires, last used, revoked."""
+    from rqflow.db import session_scope
+    from rqflow.services.users import list_tokens
 
     _settings()
     with session_scope() as db:
-        user = get_user_by_name(db=db, name=name)
-        if user is None:
-            typer.echo(f"rqflow: no user named {name!r}", err=True)
-            raise typer.Exit(1)
-        token = create_token(db=db, user=user, label="rqflow user token")
-    typer.echo(token)
+        for row in list_tokens(db=db, user=_user_or_exit(db, name)):
+            when = [f"{instant:%Y-%m-%d %H:%M}" if instant else "-" for instant in
+                    (row.created_at, row.expires_at, row.last_used_at, row.revoked_at)]
+            typer.echo(f"{row.id}\t{row.label}\tcreated {when[0]}\texpires {when[1]}\tused {when[2]}\trevoked {when[3]}")
+
+
+@user_app.command("revoke")
+def user_revoke(token_id: Annotated[int, typer.Argument(help="The token's id (rqflow user tokens NAME).")]) -> None:
+    """Revoke a token: it stops working at once, on the API, MCP and the dashboard."""
+    from rqflow.db import session_scope
+    from rqflow.errors import TokenNotFound
+    from rqflow.services.users import revoke_token
+
+    _settings()
+    with session_scope() as db:
+        try:
+            revoke_token(db=db, token_id=token_id)
+        except TokenNotFound as exc:
+            typer.echo(f"rqflow: {exc.message}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"revoked token {token_id}")
+
+
+def _user_or_exit(db: Any, name: str) -> Any:
+    from rqflow.services.users import get_user_by_name
+
+    user = get_user_by_name(db=db, name=name)
+    if user is None:
+        typer.echo(f"rqflow: no user named {name!r}", err=True)
+        raise typer.Exit(1)
+    return user
+
+
+def _or_exit(compute: Callable[[], T]) -> T:
+    """The value, or a one-line error naming what was wrong."""
+    try:
+        return compute()
+    except ValueError as exc:
+        typer.echo(f"rqflow: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command("local-redis")

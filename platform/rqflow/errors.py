@@ -8,6 +8,7 @@ actionable text::
     ├── NotFound (LookupError)             -> 404
     │   ├── ScheduleNotFound
     │   ├── WorkflowNotFound
+    │   ├── TokenNotFound
     │   └── WorkflowRunNotFound
     ├── InvalidInput (ValueError)          -> 422
     │   ├── InvalidCronExpression
@@ -64,6 +65,13 @@ class WorkflowRunNotFound(NotFound):
 
     def __init__(self, run_id: object) -> None:
         super().__init__(f"workflow run {run_id} not found", field="id")
+
+
+class TokenNotFound(NotFound):
+    """No such API token (or not the caller's)."""
+
+    def __init__(self, token_id: object) -> None:
+        super().__init__(f"API token {token_id} not found", field="id")
 
 
 class InvalidInput(RqflowError, ValueError):

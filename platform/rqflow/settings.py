@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     mcp_allowed_origins: Annotated[list[str], NoDecode] = []
     # The largest text (or list) one template may make, and the longest rendered string of a node's config.
     template_max_chars: Annotated[int, Field(ge=1024)] = 100_000
+    # The dashboard's session cookie is Secure when true; unset: Secure unless the site is plain http on loopback.
+    cookie_secure: bool | None = None
+    # A dashboard session ends after this many hours (sooner if its API token is revoked or expires).
+    ui_session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 12.0
     log_level: str = "INFO"
     # json: one JSON object a line (for log shippers); text: for people; auto: text on a terminal, else json.
     log_format: Literal["auto", "json", "text"] = "auto"

@@ -10,7 +10,7 @@ from rqflow import ui
 from rqflow.api.body_limit import BodySizeLimit
 from rqflow.api.errors import ERROR_RESPONSES, install_error_handlers
 from rqflow.api.paths import RefuseControlCharacters
-from rqflow.api.routes import components, health, schedules, tools, workflows
+from rqflow.api.routes import components, health, schedules, tokens, tools, workflows
 from rqflow.components import load_components
 from rqflow.observability.web import instrument
 from rqflow.settings import Settings, get_settings
@@ -33,7 +33,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     instrument(app, settings)  # request ids, request latency and GET /metrics
     install_error_handlers(app)
     app.include_router(health.router)
-    for router in (schedules.router, workflows.router, workflows.runs_router, components.router, tools.router):
+    for router in (schedules.router, workflows.router, workflows.runs_router, components.router, tools.router,
+                   tokens.router):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(ui.router)  # the dashboard at /ui (not in the OpenAPI document)
     app.mount("/ui/static", StaticFiles(directory=ui.STATIC_DIR), name="ui-static")

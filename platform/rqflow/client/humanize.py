@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 NOTHING = "—"
@@ -90,3 +90,16 @@ def parse_interval(text: str) -> int:
     if match is None:
         raise ValueError(f"{text!r} is not a number of seconds or a number with s, m, h or d")
     return int(match[1]) * INPUT_UNITS[match[2]]
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90m``, ``12h``, ``30d``, ``2w`` or plain seconds, as a timedelta; ValueError naming the text otherwise."""
+    value = text.strip().lower()
+    unit = value[-1:] if value[-1:] in _UNITS else "s"
+    number = value[:-1] if value[-1:] in _UNITS else value
+    if not number.isdigit() or int(number) <= 0:
+        raise ValueError(f"{text!r} is not a duration such as 90m, 12h or 30d")
+    return timedelta(seconds=int(number) * _UNITS[unit])

@@ -4,7 +4,7 @@ from rqflow.models.base import Base, utcnow
 from rqflow.models.schedule import ScheduledJob
 from rqflow.models.schedule_change import ScheduleChange
 from rqflow.models.schedule_run import ScheduleRun
-from rqflow.models.user import ApiToken, UserProfile
+from rqflow.models.user import ApiToken, UiSession, UserProfile
 from rqflow.models.workflow import Workflow, WorkflowEdge, WorkflowNode
 from rqflow.models.workflow_run import NodeRun, WorkflowRun
 
@@ -15,6 +15,7 @@ __all__ = [
     "ScheduleChange",
     "ScheduleRun",
     "ScheduledJob",
+    "UiSession",
     "UserProfile",
     "Workflow",
     "WorkflowEdge",

@@ -1,16 +1,21 @@
-"""Users and API tokens."""
+"""Users and API tokens: issue, authenticate, list and revoke.
+
+A token is shown once, when it is issued; only its digest is stored. It may expire
+(``expires_at``) and can be revoked; either way it stops working at once, on the API, MCP
+and the dashboard (whose sessions belong to the token that signed in).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rqflow.errors import AuthenticationFailed, Conflict
+from rqflow.errors import AuthenticationFailed, Conflict, TokenNotFound
 from rqflow.models import ApiToken, UserProfile, utcnow
 
 TOKEN_PREFIX = "rqf_"
@@ -34,25 +39,64 @@ def create_user(*, db: Session, name: str) -> tuple[UserProfile, str]:
     return user, create_token(db=db, user=user, label="created with the user")
 
 
-def create_token(*, db: Session, user: UserProfile, label: str = "") -> str:
-    """Issue a new token for ``user``."""
+def create_token(*, db: Session, user: UserProfile, label: str = "", expires_in: timedelta | None = None) -> str:
+    """Issue a new token for ``user`` (named ``label``, expiring after ``expires_in`` if given)."""
+    return issue_token(db=db, user=user, label=label, expires_in=expires_in)[1]
+
+
+def issue_token(
+    *, db: Session, user: UserProfile, label: str = "", expires_in: timedelta | None = None
+) -> tuple[ApiToken, str]:
+    """Issue a new token; return its row and the token itself (shown once, never stored)."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.add(ApiToken(user_profile_id=user.id, token_digest=digest_token(token), label=label))
+    now = utcnow()
+    row = ApiToken(user_profile_id=user.id, token_digest=digest_token(token), label=label, created_at=now,
+                   expires_at=now + expires_in if expires_in is not None else None)
+    db.add(row)
     db.flush()
-    return token
+    return row, token
 
 
 def authenticate(*, db: Session, token: str) -> UserProfile:
     """The user owning ``token``, or AuthenticationFailed."""
+    return authenticate_token(db=db, token=token).user
+
+
+def authenticate_token(*, db: Session, token: str) -> ApiToken:
+    """The token's row if it is valid now (known, not expired, not revoked), or AuthenticationFailed."""
     digest = digest_token(token)
     row = db.scalar(select(ApiToken).where(ApiToken.token_digest == digest))
     # The lookup is by digest; compare again in constant time so no timing leaks the stored value.
     if row is None or not hmac.compare_digest(row.token_digest, digest):
         raise AuthenticationFailed("invalid API token")
     now = utcnow()
+    check_usable(row, now)
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         row.last_used_at = now
-    return row.user
+    return row
+
+
+def check_usable(row: ApiToken, now: datetime) -> None:
+    """AuthenticationFailed for a revoked or expired token (its holder may know why)."""
+    if row.revoked_at is not None:
+        raise AuthenticationFailed("this API token was revoked")
+    if row.expires_at is not None and row.expires_at <= now:
+        raise AuthenticationFailed("this API token has expired")
+
+
+def list_tokens(*, db: Session, user: UserProfile) -> list[ApiToken]:
+    """The user's tokens, oldest first, revoked and expired ones included."""
+    return list(db.scalars(select(ApiToken).where(ApiToken.user_profile_id == user.id).order_by(ApiToken.id)))
+
+
+def revoke_token(*, db: Session, token_id: int, owner: UserProfile | None = None) -> ApiToken:
+    """Revoke a token (an owner may only revoke their own: another's is TokenNotFound); revoking twice is a no-op."""
+    row = db.get(ApiToken, token_id)
+    if row is None or (owner is not None and row.user_profile_id != owner.id):
+        raise TokenNotFound(token_id)
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
 
 
 def get_user_by_name(*, db: Session, name: str) -> UserProfile | None:

@@ -34,6 +34,7 @@ class World:
     schedule_id: str
     schedule_run_id: int
     workflow_run_id: int
+    token_id: int
 
     @property
     def marker(self) -> str:
@@ -56,8 +57,9 @@ def make_world(user: ApiUser) -> World:
                            event={"scheduled_for": utcnow().isoformat(), "payload": {"secret": marker}},
                            user_profile=owner)
         db.flush()
+        [token] = owner.tokens
         return World(user=user, workflow_id=workflow_id, trigger_node_id=trigger.id, schedule_id=job.id,
-                     schedule_run_id=schedule_run.id, workflow_run_id=run.id)
+                     schedule_run_id=schedule_run.id, workflow_run_id=run.id, token_id=token.id)
 
 
 @pytest.fixture

@@ -68,6 +68,7 @@ PATH_IDS: dict[tuple[str, str], Body] = {
     ("DELETE", "/api/v1/workflows/{workflow_id}"): lambda a, b: None,
     ("GET", "/api/v1/workflows/{workflow_id}/runs"): lambda a, b: None,
     ("GET", "/api/v1/workflow-runs/{run_id}"): lambda a, b: None,
+    ("DELETE", "/api/v1/tokens/{token_id}"): lambda a, b: None,
 }
 # Operations that name rows in their body: Bob's request naming Alice's row, and the field refused.
 BODY_IDS: dict[tuple[str, str], list[tuple[str, str, Body]]] = {
@@ -85,6 +86,8 @@ NO_IDS = {
     ("GET", "/api/v1/tools"), ("POST", "/api/v1/schedules/preview"),
     # Workflows name schedules only inside a trigger's config; see test_a_trigger_on_her_schedule_never_runs.
     ("POST", "/api/v1/workflows"),
+    # Tokens: a listing shows only the caller's own; a new one is always the caller's.
+    ("GET", "/api/v1/tokens"), ("POST", "/api/v1/tokens"),
 }
 TOOLS_ROUTE = ("POST", "/api/v1/tools/{name}/invoke")
 # Every tool: Bob's arguments naming Alice's rows, and the answer (status, field) he must get.
@@ -114,7 +117,7 @@ def test_every_route_and_tool_is_classified() -> None:
 def url_for(path: str, world: World) -> str:
     """``path`` with its ids taken from ``world``."""
     return path.format(schedule_id=world.schedule_id, workflow_id=world.workflow_id, run_id=world.workflow_run_id,
-                       name="schedule_list")
+                       token_id=world.token_id, name="schedule_list")
 
 
 def assert_no_trace_of(world: World, response: Any) -> None:
@@ -138,7 +141,7 @@ def test_bob_naming_alices_row_in_the_path_gets_404_and_changes_nothing(
     assert response.status_code == 404, response.text
     assert snapshot() == before
     assert_no_trace_of(alice, response)
-    unknown = World(bob.user, UNKNOWN_ID, UNKNOWN_ID, UNKNOWN_SCHEDULE, UNKNOWN_ID, UNKNOWN_ID)
+    unknown = World(bob.user, UNKNOWN_ID, UNKNOWN_ID, UNKNOWN_SCHEDULE, UNKNOWN_ID, UNKNOWN_ID, UNKNOWN_ID)
     missing = client.request(method, url_for(path, unknown), json=body, headers=bob.user.headers)
     assert (missing.status_code, missing.json()["field"]) == (404, response.json()["field"])
     assert _without_ids(missing.json()["message"]) == _without_ids(response.json()["message"])

@@ -81,6 +81,7 @@ VALID_BODIES: dict[tuple[str, str], Bodies] = {
         {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T06:00:00Z"}],
     ("POST", "/api/v1/workflows"): lambda w: [WORKFLOW],
     ("PATCH", "/api/v1/workflows/{workflow_id}"): lambda w: [{"name": "renamed"}, WORKFLOW],
+    ("POST", "/api/v1/tokens"): lambda w: [{"name": "ci", "expires_in_seconds": 3600}, {"name": "laptop"}],
 }
 TOOL_ARGUMENTS: dict[str, Bodies] = {
     "schedule_create": lambda w: [{"name": "n", "workflow_id": w.workflow_id, "schedule_type": "cron",
@@ -98,7 +99,7 @@ def seed(case: Case, world: World, coin: int, *, path_ids: bool = True) -> None:
         return
     coin //= 2
     ids = {"schedule_id": world.schedule_id, "workflow_id": world.workflow_id, "run_id": world.workflow_run_id,
-           "name": SCHEDULER_TOOLS[coin % len(SCHEDULER_TOOLS)]}
+           "token_id": world.token_id, "name": SCHEDULER_TOOLS[coin % len(SCHEDULER_TOOLS)]}
     for name in (case.path_parameters or {}) if path_ids else ():
         case.path_parameters[name] = ids[name]
     bodies = VALID_BODIES.get((case.operation.method.upper(), case.operation.path))

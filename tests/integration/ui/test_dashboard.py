@@ -66,7 +66,7 @@ def test_a_wrong_token_is_refused_with_a_message(client: TestClient, alice: ApiU
     response = client.post("/ui/signin", data={"token": "rqf_not-a-token"}, headers=ORIGIN, follow_redirects=False)
     assert response.status_code == 401
     assert "That token is not valid" in response.text
-    assert "rqflow_token" not in response.headers.get("set-cookie", "")
+    assert "rqflow_session" not in response.headers.get("set-cookie", "")
     assert client.get("/ui/schedules", follow_redirects=False).status_code == 303
 
 
@@ -75,11 +75,15 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_sign_out_clears_it(client: T
                            follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"] == "/ui/workflows"
     cookie = response.headers["set-cookie"].lower()
-    assert "rqflow_token=" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+    assert "rqflow_session=" in cookie and "httponly" in cookie and "samesite=strict" in cookie
+    assert alice.token.lower() not in cookie, "the cookie holds a session id, never the API token"
+    session = client.cookies["rqflow_session"]
     page = client.get("/ui/workflows")
     assert page.status_code == 200 and "Signed in as alice." in page.text
     client.post("/ui/signout", headers=ORIGIN)
     assert client.get("/ui/schedules", follow_redirects=False).status_code == 303
+    client.cookies.set("rqflow_session", session, path="/ui")  # a copy of the cookie kept from before
+    assert client.get("/ui/schedules", follow_redirects=False).status_code == 303, "signing out ended it"
 
 
 def test_sign_in_never_redirects_off_site(client: TestClient, alice: ApiUser) -> None:
