@@ -57,10 +57,10 @@ def worker(
     burst: Annotated[bool, typer.Option(help="Quit when the queue is empty.")] = False,
     simple: Annotated[bool, typer.Option(help="Run jobs in this process instead of forking per job.")] = False,
 ) -> None:
-    """Run an RQ worker on the rqflow queue."""
+    """Run an RQ worker: scheduled occurrences first, then manual runs and backfills."""
     from rq import SimpleWorker, Worker
 
-    from rqflow.jobs.connection import get_queue, get_redis
+    from rqflow.jobs.connection import get_redis, worker_queues
     from rqflow.jobs.failures import horse_killed
     from rqflow.jobs.preload import preload_job_modules, warm_statement_cache
 
@@ -69,7 +69,7 @@ def worker(
     warm_statement_cache()
     worker_class = SimpleWorker if simple else Worker
     # A killed job process fails its ledger row at once instead of leaving it running.
-    worker = worker_class([get_queue()], connection=get_redis(), work_horse_killed_handler=horse_killed)
+    worker = worker_class(worker_queues(), connection=get_redis(), work_horse_killed_handler=horse_killed)
     worker.work(burst=burst, with_scheduler=False)
 
 

@@ -137,6 +137,11 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def bulk_queue(self) -> str:
+        """The RQ queue of manual runs and backfills, which workers take after the scheduled one."""
+        return f"{self.queue}-bulk"
+
+    @property
     def is_sqlite(self) -> bool:
         """True when the database is SQLite, which needs extra care with concurrency."""
         return self.database_url.startswith("sqlite")

@@ -104,13 +104,16 @@ class RecordingSignals:
 
     changed: list[str] = field(default_factory=list)
     queued: list[int] = field(default_factory=list)
+    bulk: list[int] = field(default_factory=list)  # the queued runs sent to the bulk queue
     duplicates: int = 0
 
     def schedule_changed(self, schedule_id: str) -> None:
         self.changed.append(schedule_id)
 
-    def run_now(self, *, schedule_id: str, run_id: int, scheduled_for: datetime) -> None:
+    def run_now(self, *, schedule_id: str, run_id: int, scheduled_for: datetime, bulk: bool = False) -> None:
         self.queued.append(run_id)
+        if bulk:
+            self.bulk.append(run_id)
 
     def duplicate_refused(self) -> None:
         self.duplicates += 1

@@ -20,6 +20,13 @@ def get_redis(url: str | None = None) -> Redis:
                           socket_connect_timeout=5)
 
 
-def get_queue(connection: Redis | None = None) -> Queue:
-    """The queue rqflow's jobs go to."""
-    return Queue(get_settings().queue, connection=connection or get_redis())
+def get_queue(connection: Redis | None = None, *, bulk: bool = False) -> Queue:
+    """The queue of scheduled occurrences, or (``bulk``) the one of manual runs and backfills."""
+    settings = get_settings()
+    return Queue(settings.bulk_queue if bulk else settings.queue, connection=connection or get_redis())
+
+
+def worker_queues(connection: Redis | None = None) -> list[Queue]:
+    """What a worker listens to, in order: RQ takes from the first queue that has a job, so scheduled
+    occurrences never wait behind anyone's bulk work (at most behind the one job a worker is running)."""
+    return [get_queue(connection), get_queue(connection, bulk=True)]

@@ -27,7 +27,7 @@ WORKER_STATES = ("busy", "idle")
 def redis_metrics(connection: Redis, settings: Settings) -> list[Metric]:
     """Everything ``/metrics`` reads from Redis."""
     return [*_firing(connection), *_scheduler(connection, settings), _timers(connection),
-            *_queue(connection, settings.queue)]
+            *_queues(connection, [settings.queue, settings.bulk_queue])]
 
 
 def _firing(connection: Redis) -> list[Metric]:
@@ -63,13 +63,15 @@ def _timers(connection: Redis) -> Metric:
                              value=connection.zcard(SCHEDULED_SET))
 
 
-def _queue(connection: Redis, name: str) -> list[Metric]:
-    queue = Queue(name, connection=connection)
+def _queues(connection: Redis, names: list[str]) -> list[Metric]:
+    """Depth and workers of the scheduled queue and the bulk one (manual runs, backfills)."""
     depth = GaugeMetricFamily("rqflow_queue_jobs", "Jobs waiting on the RQ queue (Queue.count).", labels=["queue"])
-    depth.add_metric([name], queue.count)
-    states = Counter(worker.get_state() for worker in Worker.all(queue=queue))
     workers = GaugeMetricFamily("rqflow_workers", "RQ workers listening on the queue, by state (Worker.all).",
                                 labels=["queue", "state"])
-    for state in [*WORKER_STATES, *sorted(set(states) - set(WORKER_STATES))]:
-        workers.add_metric([name, state], states.get(state, 0))
+    for name in names:
+        queue = Queue(name, connection=connection)
+        depth.add_metric([name], queue.count)
+        states = Counter(worker.get_state() for worker in Worker.all(queue=queue))
+        for state in [*WORKER_STATES, *sorted(set(states) - set(WORKER_STATES))]:
+            workers.add_metric([name, state], states.get(state, 0))
     return [depth, workers]

@@ -124,7 +124,8 @@ class RqflowScheduler(Scheduler):
             requeued = requeue_lost(self.connection, upkeep.queued_runs(db, now=now), self.signals)
             report = reconcile(db, self.connection, self.options)
             self.next_resume = upkeep.next_auto_resume(db)
-        abandoned = sweep_abandoned(self.connection, self.settings.queue)
+        abandoned = sum(sweep_abandoned(self.connection, name) for name in (self.settings.queue,
+                                                                            self.settings.bulk_queue))
         self.last_reconcile = time.monotonic()
         log.info(
             "reconciled %d active schedules in %.3f s: armed %d, cancelled %d, in flight %d; "

@@ -132,6 +132,15 @@ def _enqueue(db: Session, row: ScheduleRun, now: datetime, signals: SchedulerSig
     """Hand the row to a worker once the transaction commits (its job id makes a repeat harmless)."""
     row.status, row.enqueued_at = "enqueued", now
     row.rq_job_id = run_job_id(row.scheduled_job_id, row.id)
-    schedule_id, run_id, scheduled_for = row.scheduled_job_id, row.id, row.scheduled_for
-    on_commit(db, lambda: signals.run_now(schedule_id=schedule_id, run_id=run_id, scheduled_for=scheduled_for))
+    schedule_id, run_id, scheduled_for, bulk = row.scheduled_job_id, row.id, row.scheduled_for, is_bulk(row.trigger_kind)
+    on_commit(db, lambda: signals.run_now(schedule_id=schedule_id, run_id=run_id, scheduled_for=scheduled_for,
+                                          bulk=bulk))
     return row
+
+
+def is_bulk(trigger_kind: str) -> bool:
+    """Runs someone asked for (run now, backfill) wait behind every schedule's own occurrences."""
+    return trigger_kind in BULK_TRIGGER_KINDS
+
+
+BULK_TRIGGER_KINDS = ("manual", "backfill")

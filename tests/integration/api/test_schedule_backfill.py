@@ -46,7 +46,8 @@ def test_backfill_runs_each_missing_occurrence_once_in_order(
     assert [run["status"] for run in data["runs"]] == ["enqueued"] + ["waiting"] * 4  # one at a time under skip
     assert {run["trigger_kind"] for run in data["runs"]} == {"backfill"}
 
-    SimpleWorker([Queue(settings.queue, connection=redis)], connection=redis).work(burst=True)
+    assert Queue(settings.queue, connection=redis).count == 0, "backfills go to the bulk queue"
+    SimpleWorker([Queue(settings.bulk_queue, connection=redis)], connection=redis).work(burst=True)
 
     ledger = client.get(f"{API}/{schedule_id}/runs", params={"limit": 100}, headers=alice.headers).json()["items"]
     assert [run["status"] for run in ledger] == ["succeeded"] * 5

@@ -129,7 +129,8 @@ def test_metrics_equal_the_ledger(settings: Settings, client: TestClient, alice:
     assert samples[("rqflow_schedules", (("status", "active"),))] == schedules["active"]
     assert samples[("rqflow_schedules", (("status", "paused"),))] == schedules["paused"]
     assert samples[("rqflow_timers_registered", ())] == redis.zcard(SCHEDULED_SET) > 0
-    assert samples[("rqflow_queue_jobs", (("queue", settings.queue),))] == get_queue().count == 1
+    assert samples[("rqflow_queue_jobs", (("queue", settings.queue),))] == get_queue().count == 0
+    assert samples[("rqflow_queue_jobs", (("queue", settings.bulk_queue),))] == get_queue(bulk=True).count == 1
     assert samples[("rqflow_scheduler_leader", ())] == 0
     assert samples[("rqflow_metrics_source_up", (("source", "database"),))] == 1
     assert samples[("rqflow_metrics_source_up", (("source", "redis"),))] == 1

@@ -83,13 +83,13 @@ def test_runs_whose_queue_job_redis_lost_are_queued_again(
         run = schedule_service.trigger_schedule_now(db=db, owner=owner, schedule_id=job.id,
                                                     now=utcnow() - timedelta(seconds=60), signals=NullSignals())
         run_id = run.id
-    queue = Queue(settings.queue, connection=redis)
+    queue = Queue(settings.bulk_queue, connection=redis)  # a manual run goes back where it belongs
     assert queue.count == 0, "NullSignals queued nothing: the job is 'lost'"
 
     with session_scope() as db:
         requeued = requeue_lost(redis, upkeep.queued_runs(db, now=utcnow()), RedisSignals(redis))
 
-    assert requeued == 1 and queue.count == 1
+    assert requeued == 1 and queue.count == 1 and Queue(settings.queue, connection=redis).count == 0
     with session_scope() as db:
         assert requeue_lost(redis, upkeep.queued_runs(db, now=utcnow()), RedisSignals(redis)) == 0, (
             "a job already on the queue is left alone")
