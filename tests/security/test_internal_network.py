@@ -10,7 +10,6 @@ closed port and the Redis port fail with the same message.
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ import pytest
 from tests.e2e.conftest import Stack
 from tests.e2e.test_http_api import create_user_token
 from tests.helpers import wait_for
+from tests.loopback_server import LoopbackServer, http_answer
 from tests.security.test_code_execution import run_now
 
 pytestmark = pytest.mark.e2e
@@ -31,32 +31,11 @@ SPELLINGS = ["http://127.0.0.1:{port}/", "http://localhost:{port}/", "http://127
              "http://0.0.0.0:{port}/", "http://127.0.0.1.:{port}/", "http://LOCALHOST:{port}/"]
 
 
-class Recorder:
-    """Counts the connections it accepts on 127.0.0.1 and answers each with HTTP 200."""
-
-    def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self.sock.getsockname()[1]
-        self.connections = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            with connection:
-                connection.recv(65536)
-                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret")
-
-
 @pytest.fixture
-def recorder() -> Iterator[Recorder]:
-    found = Recorder()
-    yield found
-    found.sock.close()
+def recorder() -> Iterator[LoopbackServer]:
+    """Counts the connections it accepts on 127.0.0.1 and answers each with HTTP 200."""
+    with LoopbackServer(http_answer("200 OK", b"secret")) as server:
+        yield server
 
 
 def fetcher(url: str) -> dict[str, Any]:
@@ -74,7 +53,9 @@ def api_client(stack: Stack, web_env: dict[str, str]) -> httpx.Client:
     return httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
 
-def test_literal_internal_urls_are_refused_when_saved(stack: Stack, database_url: str, recorder: Recorder) -> None:
+def test_literal_internal_urls_are_refused_when_saved(
+    stack: Stack, database_url: str, recorder: LoopbackServer
+) -> None:
     with api_client(stack, {"RQFLOW_EGRESS_ALLOW": ""}) as api:
         for spelling in SPELLINGS:
             refused = api.post("/api/v1/workflows", json=fetcher(spelling.format(port=recorder.port)))
@@ -91,7 +72,7 @@ def test_literal_internal_urls_are_refused_when_saved(stack: Stack, database_url
 
 
 def test_templated_internal_urls_are_refused_when_they_run(stack: Stack, database_url: str,
-                                                           recorder: Recorder) -> None:
+                                                           recorder: LoopbackServer) -> None:
     stack.start_worker(env={"RQFLOW_EGRESS_ALLOW": ""})
     with api_client(stack, {"RQFLOW_EGRESS_ALLOW": ""}) as api:
         stack.wait_workers()
@@ -108,7 +89,7 @@ def test_templated_internal_urls_are_refused_when_they_run(stack: Stack, databas
 
 
 def test_an_operator_opens_loopback_and_closed_and_open_ports_fail_alike(
-    stack: Stack, database_url: str, recorder: Recorder
+    stack: Stack, database_url: str, recorder: LoopbackServer
 ) -> None:
     stack.start_worker(env={"RQFLOW_EGRESS_ALLOW": "127.0.0.1/32"})
     closed = socket.create_server(("127.0.0.1", 0))

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -24,39 +23,13 @@ import pytest
 
 from tests.e2e.conftest import Stack
 from tests.e2e.test_http_api import create_user_token
+from tests.loopback_server import Answer, LoopbackServer, http_answer
 from tests.security.test_code_execution import run_now
 
 pytestmark = pytest.mark.e2e
 
 MIB = 1024 * 1024
 PEAK_RSS_LIMIT = 300 * MIB
-Writer = Callable[[socket.socket], None]
-
-
-class Server:
-    """A loopback HTTP server whose answer is written by ``writer`` (headers included)."""
-
-    def __init__(self, writer: Writer) -> None:
-        self.writer = writer
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._answer, args=(connection,), daemon=True).start()
-
-    def _answer(self, connection: socket.socket) -> None:
-        with connection:
-            connection.recv(65536)
-            try:
-                self.writer(connection)
-            except OSError:
-                pass  # the worker hung up, as it should
 
 
 def huge(connection: socket.socket) -> None:
@@ -75,11 +48,8 @@ def gzip_bomb_body() -> bytes:
     return b"".join([*(packer.compress(zeros) for _ in range(1024)), packer.flush()])
 
 
-def bomb_writer(body: bytes) -> Writer:
-    def write(connection: socket.socket) -> None:
-        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Type: text/plain\r\n"
-                           b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
-    return write
+def bomb_writer(body: bytes) -> Answer:
+    return http_answer("200 OK", body, "Content-Encoding: gzip", "Content-Type: text/plain")
 
 
 def trickle(connection: socket.socket) -> None:
@@ -90,11 +60,8 @@ def trickle(connection: socket.socket) -> None:
         time.sleep(1)  # the attack itself: the server's pace, not the test waiting
 
 
-def big_json(connection: socket.socket) -> None:
-    """900 KiB of JSON: under the response limit, over what is stored of a node's output."""
-    body = json.dumps({"rows": ["x" * 1000] * 900}).encode()
-    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                       b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+# 900 KiB of JSON: under the response limit, over what is stored of a node's output.
+big_json = http_answer("200 OK", json.dumps({"rows": ["x" * 1000] * 900}).encode(), "Content-Type: application/json")
 
 
 def fetch(url: str, **config: Any) -> dict[str, Any]:
@@ -115,16 +82,16 @@ def seconds(node: dict[str, Any]) -> float:
 
 
 @pytest.fixture
-def servers() -> Iterator[dict[str, Server]]:
-    found = {"huge": Server(huge), "bomb": Server(bomb_writer(gzip_bomb_body())), "trickle": Server(trickle),
-             "json": Server(big_json)}
+def servers() -> Iterator[dict[str, LoopbackServer]]:
+    found = {"huge": LoopbackServer(huge), "bomb": LoopbackServer(bomb_writer(gzip_bomb_body())),
+             "trickle": LoopbackServer(trickle), "json": LoopbackServer(big_json)}
     yield found
     for server in found.values():
-        server.sock.close()
+        server.close()
 
 
 def test_one_run_takes_bounded_memory_storage_and_time(stack: Stack, database_url: str,
-                                                       servers: dict[str, Server]) -> None:
+                                                       servers: dict[str, LoopbackServer]) -> None:
     worker = stack.start("worker", "worker", "--simple", env={"RQFLOW_EGRESS_ALLOW": "127.0.0.1/32"})
     base = stack.start_web(env={"RQFLOW_EGRESS_ALLOW": "127.0.0.1/32"})
     token = create_user_token(stack, "mallory")

@@ -8,7 +8,6 @@ connection, and the allowed-path tests open loopback through the policy, as
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
 from ipaddress import ip_address, ip_network
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 
 from rqflow.egress import EgressFailed, EgressPolicy, EgressRefused, check_literal_url, guarded_client
 from rqflow.egress.policy import is_public
+from tests.loopback_server import LoopbackServer, http_answer
 
 PUBLIC = EgressPolicy()
 LOOPBACK_OPEN = EgressPolicy(networks=(ip_network("127.0.0.0/8"),))
@@ -79,40 +79,14 @@ def test_the_operator_opens_networks_and_host_names() -> None:
 # -- against a server on loopback ------------------------------------------------------------------------
 
 
-class Listener:
-    """A loopback TCP server: answers HTTP 200, or a line of something else, and records each request's head."""
-
-    def __init__(self, reply: bytes) -> None:
-        self.reply = reply
-        self.heads: list[bytes] = []
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:
-                return
-            with connection:
-                self.heads.append(connection.recv(65536))
-                connection.sendall(self.reply)
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 @pytest.fixture
-def http_server() -> Iterator[Listener]:
-    server = Listener(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-    yield server
-    server.close()
+def http_server() -> Iterator[LoopbackServer]:
+    with LoopbackServer(http_answer("200 OK", b"ok")) as server:
+        yield server
 
 
 def test_the_host_is_resolved_once_and_the_checked_address_is_the_one_connected_to(
-    http_server: Listener, monkeypatch: pytest.MonkeyPatch
+    http_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A name is looked up once; the connection goes to that address, with the name kept in the Host header."""
     real = socket.getaddrinfo
@@ -149,7 +123,7 @@ def test_a_name_that_resolves_inside_is_refused(monkeypatch: pytest.MonkeyPatch)
 
 def test_a_closed_port_and_a_port_that_speaks_another_protocol_fail_alike() -> None:
     """Finding 2's port scanner: the answers used to tell a closed port from Redis's."""
-    redis_like = Listener(b"-ERR unknown command 'GET'\r\n")
+    redis_like = LoopbackServer(lambda connection: connection.sendall(b"-ERR unknown command 'GET'\r\n"))
     closed = socket.create_server(("127.0.0.1", 0))
     closed_port = closed.getsockname()[1]
     closed.close()
@@ -166,8 +140,7 @@ def test_a_closed_port_and_a_port_that_speaks_another_protocol_fail_alike() -> N
 
 
 def test_redirects_are_not_followed(monkeypatch: pytest.MonkeyPatch) -> None:
-    server = Listener(b"HTTP/1.1 302 Found\r\nLocation: http://169.254.169.254/\r\nContent-Length: 0\r\n"
-                      b"Connection: close\r\n\r\n")
+    server = LoopbackServer(http_answer("302 Found", b"", "Location: http://169.254.169.254/"))
     try:
         with guarded_client(LOOPBACK_OPEN, timeout=5) as http:
             response = http.get(f"http://127.0.0.1:{server.port}/")
