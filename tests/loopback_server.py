@@ -1,7 +1,7 @@
 """A TCP server on 127.0.0.1 for tests that need a real peer: it counts connections and records requests.
 
-Each connection is handled in a thread of its own: the server reads the request's first
-64 KiB (kept in ``heads``) and hands the socket to ``answer``, which writes whatever the test
+Each connection is handled in a thread of its own: the server reads the whole request (its
+head is kept in ``heads``) and hands the socket to ``answer``, which writes whatever the test
 needs: an HTTP answer, a trickle, garbage, nothing. Nothing here listens anywhere but loopback.
 """
 
@@ -25,6 +25,25 @@ def http_answer(status: str, body: bytes, *headers: str) -> Answer:
                            .encode() + body)
 
     return write
+
+
+def _read_request(connection: socket.socket) -> bytes:
+    """The request's head, after reading its whole body (answering before would reset the connection)."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return received
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), 0)
+    while len(body) < length:
+        chunk = connection.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head
 
 
 class LoopbackServer:
@@ -53,8 +72,8 @@ class LoopbackServer:
 
     def _handle(self, connection: socket.socket) -> None:
         with connection:
-            self.heads.append(connection.recv(65536))
             try:
+                self.heads.append(_read_request(connection))
                 self.answer(connection)
             except OSError:
                 pass  # the client hung up, as a cut-off client should

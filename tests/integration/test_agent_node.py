@@ -17,6 +17,7 @@ from rqflow.models import ScheduledJob, UserProfile, Workflow
 from rqflow.settings import Settings, get_settings
 from tests.integration.conftest import ApiUser, make_user, make_workflow
 from tests.llm_stub import ChatRequest, LlmStub, Reply, ToolCall, error, final, strict_problems, tool_calls
+from tests.loopback_server import LoopbackServer, http_answer
 
 PROMPT = "Schedule the {{ event.report }} report at 09:00 on weekdays, Berlin time, then pause it."
 CREATE_ARGS = {"name": "weekday-report", "schedule_type": "cron", "cron_expression": "0 9 * * 1-5",
@@ -285,3 +286,11 @@ def test_an_agent_with_its_tools_is_saved(client: TestClient, alice: ApiUser, ta
                            headers=alice.headers)
     assert response.status_code == 201, response.text
     assert [e["kind"] for e in response.json()["edges"]] == ["flow", "tool", "tool"]
+
+
+def test_an_endpoints_answer_is_read_within_the_size_limit(alice: ApiUser, target: int, settings: Settings) -> None:
+    """A node's own endpoint answering 2 MiB fails the node instead of filling the worker's memory."""
+    huge = http_answer("200 OK", b'{"choices": ["' + b"x" * (2 * 1024 * 1024) + b'"]}', "Content-Type: application/json")
+    with LoopbackServer(huge) as server:
+        outcome = run(alice, agent_workflow(alice, target, base_url=f"{server.url}v1"))
+    assert outcome.node_status == "failed" and "larger than 1,048,576 bytes" in outcome.node_error

@@ -123,7 +123,8 @@ class Agent(Component):
         settings = get_settings()
         endpoint = resolve_endpoint(config, settings, owner_name=context.user_profile.name)
         with _http_client(config, settings, endpoint) as http:
-            chat = ChatClient(http, endpoint, tools=definitions, temperature=config.temperature)
+            chat = ChatClient(http, endpoint, tools=definitions, temperature=config.temperature,
+                              max_bytes=settings.http_max_response_bytes)
             return run_loop(chat=chat, tools=tools, caller=caller, messages=_messages(config),
                             max_steps=config.max_steps)
 

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from rqflow.components.tool import ToolCaller, ToolComponent
+from rqflow.egress import exchange
 from rqflow.tools.catalog import openai_tool
 from rqflow.tools.results import failure
 
@@ -104,8 +105,8 @@ class ChatClient:
     """Sends the conversation to the endpoint, offering the tools; remembers the model that answered."""
 
     def __init__(self, http: httpx.Client, endpoint: Endpoint, *, tools: list[dict[str, Any]],
-                 temperature: float | None) -> None:
-        self.http, self.endpoint, self.model = http, endpoint, endpoint.model
+                 temperature: float | None, max_bytes: int) -> None:
+        self.http, self.endpoint, self.model, self.max_bytes = http, endpoint, endpoint.model, max_bytes
         self.options: dict[str, Any] = {"tools": tools, "tool_choice": "auto"} if tools else {}
         if temperature is not None:
             self.options["temperature"] = temperature
@@ -123,18 +124,20 @@ class ChatClient:
 
     def _post(self, body: dict[str, Any]) -> dict[str, Any]:
         url = self.endpoint.url
-        try:
-            response = self.http.post(url, json=body, headers=self.endpoint.headers, timeout=self.endpoint.timeout)
+        try:  # the answer is read within its time and size limits, like any other a node receives
+            answer = exchange(self.http, "POST", url, seconds=self.endpoint.timeout, max_bytes=self.max_bytes,
+                              json=body, headers=self.endpoint.headers, timeout=self.endpoint.timeout)
         except httpx.HTTPError as exc:
             raise EndpointUnreachable(f"POST {url} failed: {type(exc).__name__}: {exc}") from exc
-        if not response.is_success:
-            raise EndpointError(f"POST {url} answered {response.status_code}: {response.text[:BODY_SHOWN]}")
+        text = answer.body.decode(answer.encoding, errors="replace")
+        if not answer.is_success:
+            raise EndpointError(f"POST {url} answered {answer.status_code}: {text[:BODY_SHOWN]}")
         try:
-            completion = response.json()
+            completion = json.loads(text)
         except ValueError:
-            raise UnexpectedAnswer(f"POST {url} answered non-JSON: {response.text[:BODY_SHOWN]}") from None
+            raise UnexpectedAnswer(f"POST {url} answered non-JSON: {text[:BODY_SHOWN]}") from None
         if not isinstance(completion, dict):
-            raise UnexpectedAnswer(f"POST {url} answered {response.text[:BODY_SHOWN]}")
+            raise UnexpectedAnswer(f"POST {url} answered {text[:BODY_SHOWN]}")
         return completion
 
 
