@@ -65,8 +65,10 @@ def test_metrics_equal_the_ledger_and_every_process_logs_json(stack: Stack, data
         live = scrape(web)
         assert live[("rqflow_scheduler_leader", ())] == 1
         assert 0 <= live[("rqflow_scheduler_heartbeat_age_seconds", ())] <= LEASE_SECONDS
-        workers = sum(v for (name, _), v in live.items() if name == "rqflow_workers")
-        assert workers == 1
+        for queue in (stack.queue, f"{stack.queue}-bulk"):  # the one worker listens to both queues
+            workers = sum(v for (name, labels), v in live.items()
+                          if name == "rqflow_workers" and ("queue", queue) in labels)
+            assert workers == 1, queue
         assert web.get("/livez", headers={"X-Request-ID": REQUEST_ID}).headers["X-Request-ID"] == REQUEST_ID
 
         stack.stop(scheduler)  # no new firings, so the ledger and the metrics can settle
