@@ -132,7 +132,7 @@ class Settings(BaseSettings):
     @classmethod
     def _egress_targets(cls, value: list[str]) -> list[str]:
         for entry in value:
-            if not (_is_network(entry) or _HOST_NAME.fullmatch(entry)):
+            if not (is_network(entry) or _HOST_NAME.fullmatch(entry)):
                 raise ValueError(f"RQFLOW_EGRESS_ALLOW: {entry!r} is neither a CIDR nor a host name")
         return value
 
@@ -155,7 +155,8 @@ _CALLABLE_ENTRY = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*([.:][A-Za-z_]\w*|\.
 _HOST_NAME = re.compile(r"(?=.{1,253}$)(?![\d.]+$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?")
 
 
-def _is_network(entry: str) -> bool:
+def is_network(entry: str) -> bool:
+    """Whether an RQFLOW_EGRESS_ALLOW entry is an address or CIDR (else it is a host name)."""
     try:
         ipaddress.ip_network(entry, strict=False)
     except ValueError:

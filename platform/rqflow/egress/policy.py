@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from urllib.parse import urlsplit
 
-from rqflow.settings import Settings, get_settings
+from rqflow.settings import Settings, get_settings, is_network
 
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
@@ -38,8 +38,8 @@ class EgressPolicy:
     @classmethod
     def from_settings(cls, settings: Settings) -> EgressPolicy:
         """``RQFLOW_EGRESS_ALLOW``: CIDRs and host names, comma-separated."""
-        networks = tuple(ip_network(entry, strict=False) for entry in settings.egress_allow if _is_network(entry))
-        hosts = frozenset(_host_key(entry) for entry in settings.egress_allow if not _is_network(entry))
+        networks = tuple(ip_network(entry, strict=False) for entry in settings.egress_allow if is_network(entry))
+        hosts = frozenset(_host_key(entry) for entry in settings.egress_allow if not is_network(entry))
         return cls(networks=networks, hosts=hosts)
 
     def allows_host(self, host: str) -> bool:
@@ -128,14 +128,6 @@ def url_for_config(url: str) -> str:
     except EgressRefused as exc:
         raise ValueError(str(exc)) from None
     return url
-
-
-def _is_network(entry: str) -> bool:
-    try:
-        ip_network(entry, strict=False)
-    except ValueError:
-        return False
-    return True
 
 
 def _host_key(host: str) -> str:
