@@ -18,7 +18,10 @@ actionable text::
     │   └── RunAtInPast
     ├── Conflict                           -> 409
     │   ├── InvalidStateTransition
-    │   └── ScheduleLimitReached
+    │   ├── ScheduleLimitReached
+    │   ├── WorkflowLimitReached
+    │   └── QueuedRunLimitReached
+    ├── RateLimited                        -> 429 (with Retry-After)
     ├── AuthenticationFailed               -> 401
     └── ServiceUnavailable                 -> 503
 """
@@ -118,6 +121,22 @@ class ScheduleLimitReached(Conflict):
     """The user already has as many active schedules as RQFLOW_MAX_SCHEDULES_PER_USER allows."""
 
     field = "status"
+
+
+class WorkflowLimitReached(Conflict):
+    """The user already has as many workflows as RQFLOW_MAX_WORKFLOWS_PER_USER allows."""
+
+
+class QueuedRunLimitReached(Conflict):
+    """The user already has as many runs queued or waiting as RQFLOW_MAX_QUEUED_RUNS_PER_USER allows."""
+
+
+class RateLimited(RqflowError):
+    """Too many requests of one kind in too short a time; ``retry_after`` says when one more is accepted."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class AuthenticationFailed(RqflowError):

@@ -12,8 +12,13 @@ import re
 from functools import lru_cache
 from typing import Annotated, Literal
 
+from limits import parse_many
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# The most nodes a workflow may ever hold, whatever RQFLOW_MAX_NODES_PER_WORKFLOW says: the request
+# body limit and the editor are sized for it.
+MAX_NODES_CEILING = 1000
 
 
 class LlmProviderSettings(BaseModel):
@@ -60,6 +65,13 @@ class Settings(BaseSettings):
     misfire_grace_seconds: Annotated[float, Field(ge=0)] = 60.0
     # At most this many active schedules per user (creating or resuming past it is refused).
     max_schedules_per_user: Annotated[int, Field(ge=1)] = 1000
+    # At most this many workflows per user, and nodes in one workflow (saving past either is refused).
+    max_workflows_per_user: Annotated[int, Field(ge=1)] = 200
+    max_nodes_per_workflow: Annotated[int, Field(ge=1, le=MAX_NODES_CEILING)] = 200
+    # A run-now or backfill that would leave more of one user's runs queued or waiting is refused.
+    max_queued_runs_per_user: Annotated[int, Field(ge=1)] = 2000
+    # How often one user may ask for run-now and backfill, in the `limits` notation ("60/minute;600/hour").
+    trigger_rate_limit: str = "60/minute;600/hour"
     # The OpenAI-compatible chat-completions API that agent nodes call, unless a node names its own.
     llm_base_url: Annotated[str, Field(pattern=r"^https?://")] = "https://api.openai.com/v1"
     # The model agent nodes ask for, unless a node names its own.
@@ -97,6 +109,15 @@ class Settings(BaseSettings):
     database_reconnect_seconds: Annotated[float, Field(ge=0)] = 60.0
     # The API answers 413 to a request body larger than this; 1 MiB holds a 200-node workflow many times over.
     max_request_body_bytes: Annotated[int, Field(ge=1024)] = 1_048_576
+
+    @field_validator("trigger_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"RQFLOW_TRIGGER_RATE_LIMIT: {value!r} is not like '60/minute;600/hour' ({exc})") from None
+        return value
 
     @field_validator("database_url")
     @classmethod

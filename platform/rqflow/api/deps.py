@@ -16,6 +16,7 @@ from rqflow.jobs.signals import RedisSignals
 from rqflow.models import UserProfile
 from rqflow.services.signals import SchedulerSignals
 from rqflow.services.users import authenticate
+from rqflow.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `rqflow user create NAME`.")
 
@@ -44,6 +45,12 @@ def get_current_user(
     return authenticate(db=db, token=credentials.credentials)
 
 
+def get_app_settings(request: Request) -> Settings:
+    """The settings the app was built with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 def get_signals(request: Request) -> SchedulerSignals:
     """Redis-backed signals to the scheduler."""
     return RedisSignals(get_redis(request.app.state.settings.redis_url))
@@ -51,3 +58,4 @@ def get_signals(request: Request) -> SchedulerSignals:
 
 CurrentUser = Annotated[UserProfile, Depends(get_current_user)]
 SignalsDep = Annotated[SchedulerSignals, Depends(get_signals)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -21,6 +21,7 @@ from rqflow.errors import (
     Conflict,
     InvalidInput,
     NotFound,
+    RateLimited,
     RqflowError,
     ServiceUnavailable,
 )
@@ -36,6 +37,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "The request conflicts with the object's state."),
         (413, "The request body is over RQFLOW_MAX_REQUEST_BODY_BYTES."),
         (422, "Invalid input; `field` names it."),
+        (429, "Too many requests of this kind; `Retry-After` says when to try again."),
         (503, "The database or Redis is unavailable; retry later."),
     ]
 }
@@ -44,6 +46,7 @@ STATUS_BY_ERROR: list[tuple[type[RqflowError], int]] = [
     (NotFound, 404),
     (InvalidInput, 422),
     (Conflict, 409),
+    (RateLimited, 429),
     (AuthenticationFailed, 401),
     (ServiceUnavailable, 503),
 ]
@@ -58,6 +61,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RqflowError)
     status = next((code for cls, code in STATUS_BY_ERROR if isinstance(exc, cls)), 400)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
     return JSONResponse(_body(exc.message, exc.field, type(exc).__name__), status_code=status, headers=headers)
 
 

@@ -117,7 +117,8 @@ class Agent(Component):
         """Run the loop as the workflow's owner; the output records every tool call."""
         if context.db is None or context.user_profile is None:
             raise RuntimeError("agent needs the workflow's owner and database")
-        caller = ToolCaller(db=context.db, owner=context.user_profile, signals=context.signals)
+        caller = ToolCaller(db=context.db, owner=context.user_profile, signals=context.signals,
+                            workflow_id=context.workflow_id)
         tools = offered_tools(context)
         definitions = [tool.definition() for tool in tools.values()]
         settings = get_settings()

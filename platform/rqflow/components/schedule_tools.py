@@ -14,7 +14,8 @@ from typing import Any
 from rqflow.api.presenters import schedule_public
 from rqflow.components.registry import register
 from rqflow.components.tool import ToolCaller, ToolComponent
-from rqflow.models import ScheduledJob
+from rqflow.errors import InvalidInput
+from rqflow.models import ScheduledJob, Workflow
 from rqflow.schemas.tools import (
     ScheduleCreateInput,
     ScheduleListInput,
@@ -23,6 +24,7 @@ from rqflow.schemas.tools import (
     ScheduleStopInput,
 )
 from rqflow.services import schedules as service
+from rqflow.triggers.resolver import TriggerResolver
 
 DEFAULT_LIST_LIMIT = 50
 
@@ -40,10 +42,37 @@ class ScheduleCreateTool(ToolComponent):
     icon = "calendar-plus"
 
     def call(self, data: ScheduleCreateInput, caller: ToolCaller) -> Any:
-        """Store the schedule, active; answer it with its cadence in words and next runs."""
+        """Store the schedule, active; answer it with its cadence in words and next runs.
+
+        Inside a workflow's run, a schedule that would start that same workflow is refused (each run
+        would add one more schedule) unless the workflow says ``may_schedule_itself``.
+        """
         job = service.create_schedule(db=caller.db, owner=caller.owner, data=data.to_create(), now=caller.clock(),
                                       signals=caller.signals)
+        if caller.workflow_id is not None:
+            _refuse_self_schedule(caller, job)
         return _shown(job)
+
+
+def _refuse_self_schedule(caller: ToolCaller, job: ScheduledJob) -> None:
+    """Raise if ``job``'s firing would start the calling workflow, which does not allow it.
+
+    The trigger resolver decides, exactly as when the schedule fires: by the schedule's target,
+    its id, or a trigger node's name pattern matching its name.
+    """
+    workflow = caller.db.get(Workflow, caller.workflow_id)
+    if workflow is None or workflow.may_schedule_itself:
+        return
+    event = {"scheduled_job_id": job.id, "schedule_name": job.name, "workflow_id": job.workflow_id,
+             "trigger_node_id": job.trigger_node_id}
+    started = TriggerResolver(caller.db).resolve("schedule", event, caller.owner)
+    if any(node.workflow_id == workflow.id for node in started):
+        field = "workflow_id" if job.workflow_id == workflow.id else "name"
+        raise InvalidInput(
+            f"this schedule would start workflow {workflow.id}, the one creating it, so each of its runs could "
+            "add another schedule; target another workflow, or set may_schedule_itself on the workflow",
+            field=field,
+        )
 
 
 @register("schedule_pause")

@@ -33,12 +33,14 @@ SCHEDULER_COLOR = "#d97706"  # amber
 
 @dataclass
 class ToolCaller:
-    """Who calls a tool and through what: the acting user, their transaction, the scheduler's signals."""
+    """Who calls a tool and through what: the acting user, their transaction, the scheduler's signals,
+    and the workflow whose run makes the call (none for the REST API and MCP)."""
 
     db: Session
     owner: UserProfile
     signals: SchedulerSignals = field(default_factory=NullSignals)
     clock: Callable[[], datetime] = utcnow
+    workflow_id: int | None = None
 
 
 class ToolFailed(RuntimeError):
@@ -106,7 +108,8 @@ class ToolComponent(Component):
         """As a workflow step: call as the workflow's owner; a refusal fails the node."""
         if context.db is None or context.user_profile is None:
             raise RuntimeError(f"{self.component_type} needs the workflow's owner and database")
-        caller = ToolCaller(db=context.db, owner=context.user_profile, signals=context.signals)
+        caller = ToolCaller(db=context.db, owner=context.user_profile, signals=context.signals,
+                            workflow_id=context.workflow_id)
         answer = self.invoke(config, caller)
         if not answer["ok"]:
             raise ToolFailed(answer)

@@ -8,6 +8,11 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from rqflow.schemas.common import LongText, Name, StrictInput
+from rqflow.settings import MAX_NODES_CEILING
+
+# The node count is capped by RQFLOW_MAX_NODES_PER_WORKFLOW when the graph is saved; the schema only
+# holds the ceiling no setting can raise, and room for a few edges a node.
+MAX_EDGES = 5 * MAX_NODES_CEILING
 
 NodeKey = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
@@ -38,8 +43,11 @@ class WorkflowCreate(StrictInput):
 
     name: Name
     description: LongText = ""
-    nodes: list[NodeIn] = Field(min_length=1, max_length=200)
-    edges: list[EdgeIn] = Field(default_factory=list, max_length=1000)
+    may_schedule_itself: bool = Field(default=False, description=(
+        "Let a schedule_create call made while this workflow runs create a schedule that starts this same "
+        "workflow (each run could then add one more schedule)."))
+    nodes: list[NodeIn] = Field(min_length=1, max_length=MAX_NODES_CEILING)
+    edges: list[EdgeIn] = Field(default_factory=list, max_length=MAX_EDGES)
 
 
 class WorkflowUpdate(StrictInput):
@@ -47,8 +55,9 @@ class WorkflowUpdate(StrictInput):
 
     name: Name | None = None
     description: LongText | None = None
-    nodes: list[NodeIn] | None = Field(default=None, min_length=1, max_length=200)
-    edges: list[EdgeIn] | None = Field(default=None, max_length=1000)
+    may_schedule_itself: bool | None = None
+    nodes: list[NodeIn] | None = Field(default=None, min_length=1, max_length=MAX_NODES_CEILING)
+    edges: list[EdgeIn] | None = Field(default=None, max_length=MAX_EDGES)
 
 
 class NodePublic(BaseModel):
@@ -77,6 +86,7 @@ class WorkflowPublic(BaseModel):
     id: int
     name: str
     description: str
+    may_schedule_itself: bool
     nodes: list[NodePublic]
     edges: list[EdgePublic]
     created_at: datetime

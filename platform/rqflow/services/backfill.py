@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from rqflow.errors import InvalidInput
 from rqflow.models import ScheduleRun, UserProfile
+from rqflow.services import quotas
 from rqflow.services.catchup import recorded_instants
 from rqflow.services.overlap import admit
 from rqflow.services.schedule_rules import spec_of
@@ -39,8 +40,10 @@ def backfill_schedule(
             f"the range holds more than {MAX_BACKFILL} occurrences; backfill it in parts", field="end"
         )
     existing = recorded_instants(db, job.id, found)
+    missing = [when for when in found if when not in existing]
+    quotas.check_queued_runs(db, owner, adding=len(missing), field="end")
     rows = [ScheduleRun(scheduled_job_id=job.id, scheduled_for=when, trigger_kind="backfill", status="waiting",
-                        reason=BACKFILL_REASON, created_at=now) for when in found if when not in existing]
+                        reason=BACKFILL_REASON, created_at=now) for when in missing]
     db.add_all(rows)
     db.flush()
     admit(db, job, rows, now=now, signals=signals, here=False, queue=True)

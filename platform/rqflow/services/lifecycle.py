@@ -10,17 +10,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rqflow.db import on_commit
-from rqflow.errors import InvalidInput, InvalidStateTransition, ScheduleLimitReached
-from rqflow.models import ScheduledJob, UserProfile
+from rqflow.errors import InvalidInput, InvalidStateTransition
+from rqflow.models import ScheduledJob
 from rqflow.services.audit import record_change, snapshot
 from rqflow.services.catchup import PAUSED, advance_schedule, due_occurrences
 from rqflow.services.overlap import Admission
+from rqflow.services.quotas import check_active_schedules
 from rqflow.services.signals import SchedulerSignals
-from rqflow.settings import get_settings
 
 
 def pause(
@@ -54,7 +53,7 @@ def resume(
     if job.status != "paused":
         return Admission()
     if enforce_limit:
-        check_active_limit(db, job.user_profile_id)
+        check_active_schedules(db, job.user_profile_id)
     before = snapshot(job)
     paused_at = job.paused_at
     job.status, job.paused_reason, job.paused_at, job.paused_until, job.updated_at = "active", "", None, None, now
@@ -76,19 +75,3 @@ def stop(db: Session, job: ScheduledJob, *, now: datetime, actor: str, signals: 
     record_change(db, job=job, action="stop", actor=actor, before=before, now=now, reason=reason)
     on_commit(db, lambda: signals.schedule_changed(job.id))
 
-
-def check_active_limit(db: Session, owner_id: int, *, adding: int = 1) -> None:
-    """Refuse to go past RQFLOW_MAX_SCHEDULES_PER_USER active schedules for one user."""
-    limit = get_settings().max_schedules_per_user
-    # Lock the owner's row so two concurrent requests cannot both take the last place.
-    db.execute(select(UserProfile.id).where(UserProfile.id == owner_id).with_for_update())
-    # Counting stops at the limit: the answer is the same, and its cost no longer grows with the table.
-    active_rows = select(ScheduledJob.id).where(
-        ScheduledJob.user_profile_id == owner_id, ScheduledJob.status == "active").limit(limit)
-    active = db.scalar(select(func.count()).select_from(active_rows.subquery())) or 0
-    if active + adding > limit:
-        counted = f"{active}" if active < limit else f"{limit} or more"
-        raise ScheduleLimitReached(
-            f"you have {counted} active schedules; the limit is {limit} (RQFLOW_MAX_SCHEDULES_PER_USER): "
-            "pause or delete one first"
-        )

@@ -18,7 +18,7 @@ from rqflow.errors import InvalidInput, ScheduleNotFound
 from rqflow.models import ScheduledJob, ScheduleRun, UserProfile, Workflow
 from rqflow.models.schedule import new_schedule_id
 from rqflow.schemas.schedule import ScheduleCreate, ScheduleUpdate
-from rqflow.services import lifecycle
+from rqflow.services import lifecycle, quotas
 from rqflow.services.audit import record_change, snapshot, user_actor
 from rqflow.services.catchup import set_next_run
 from rqflow.services.overlap import admit, lock_schedule
@@ -42,7 +42,7 @@ def create_schedule(
         **data.model_dump(),
     )
     check_schedule(job, now=now, is_new=True)
-    lifecycle.check_active_limit(db, owner.id)
+    quotas.check_active_schedules(db, owner.id)
     set_next_run(db, job, after=now)
     db.add(job)
     db.flush()
@@ -140,6 +140,7 @@ def trigger_schedule_now(
 ) -> ScheduleRun:
     """Record a manual run and queue it under the overlap policy; it does not move the schedule's timeline."""
     job = locked_schedule(db, owner, schedule_id)
+    quotas.check_queued_runs(db, owner, adding=1)
     run = ScheduleRun(scheduled_job_id=job.id, scheduled_for=now, trigger_kind="manual", status="waiting",
                       created_at=now)
     db.add(run)

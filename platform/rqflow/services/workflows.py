@@ -11,12 +11,15 @@ from rqflow.engine.graph import Edge, find_cycle
 from rqflow.errors import InvalidInput, WorkflowNotFound, WorkflowRunNotFound
 from rqflow.models import UserProfile, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
 from rqflow.schemas.workflow import EdgeIn, NodeIn, WorkflowCreate, WorkflowUpdate
+from rqflow.services import quotas
 
 
 def create_workflow(*, db: Session, owner: UserProfile, data: WorkflowCreate) -> Workflow:
-    """Validate the graph and store it."""
+    """Validate the graph and store it, within the owner's workflow cap."""
     _validate_graph(data.nodes, data.edges)
-    workflow = Workflow(user_profile_id=owner.id, name=data.name, description=data.description)
+    quotas.check_workflows(db, owner.id)
+    workflow = Workflow(user_profile_id=owner.id, name=data.name, description=data.description,
+                        may_schedule_itself=data.may_schedule_itself)
     db.add(workflow)
     _replace_graph(db, workflow, data.nodes, data.edges)
     return workflow
@@ -45,6 +48,8 @@ def update_workflow(*, db: Session, owner: UserProfile, workflow_id: int, data: 
         workflow.name = data.name
     if data.description is not None:
         workflow.description = data.description
+    if data.may_schedule_itself is not None:
+        workflow.may_schedule_itself = data.may_schedule_itself
     if data.nodes is not None:
         edges = data.edges if data.edges is not None else []
         _validate_graph(data.nodes, edges)
@@ -88,7 +93,9 @@ def edge_keys(workflow: Workflow) -> list[tuple[str, str, str]]:
 
 
 def _validate_graph(nodes: list[NodeIn], edges: list[EdgeIn]) -> None:
-    """Unique keys, known component types with valid configs, edges between known keys, no cycle."""
+    """Within the node cap; unique keys, known component types with valid configs, edges between known
+    keys, no cycle."""
+    quotas.check_node_count(len(nodes))
     keys = [node.key for node in nodes]
     duplicates = sorted({key for key in keys if keys.count(key) > 1})
     if duplicates:

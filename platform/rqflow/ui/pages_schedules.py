@@ -13,8 +13,9 @@ from typing import Annotated, Any
 from fastapi import Query, Request, Response
 from sqlalchemy.orm import Session
 
-from rqflow.api.deps import SessionDep, SignalsDep
-from rqflow.errors import Conflict, InvalidInput
+from rqflow.api.deps import SessionDep, SettingsDep, SignalsDep
+from rqflow.api.trigger_rate import check_trigger_rate
+from rqflow.errors import Conflict, InvalidInput, RateLimited
 from rqflow.models import ScheduledJob, UserProfile, utcnow
 from rqflow.models.schedule import SCHEDULE_STATUSES
 from rqflow.schemas.common import MAX_DB_INT, NO_NUL
@@ -94,9 +95,10 @@ def resume(schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep) 
 
 
 @router.post("/schedules/{schedule_id}/trigger")
-def trigger(schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep) -> Response:
+def trigger(schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep, settings: SettingsDep) -> Response:
     """Run once now, outside the cadence."""
     def act() -> str:
+        check_trigger_rate(settings, user.id)
         run = service.trigger_schedule_now(db=db, owner=user, schedule_id=schedule_id, now=utcnow(),
                                            signals=signals)
         return f"Triggered a run now (ledger row {run.id}, {run.status})."
@@ -104,9 +106,12 @@ def trigger(schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep)
 
 
 @router.post("/schedules/{schedule_id}/backfill")
-def backfill_range(schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep, form: FormDep) -> Response:
+def backfill_range(
+    schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep, settings: SettingsDep, form: FormDep
+) -> Response:
     """Run the past range's occurrences that have no ledger row, read in the schedule's timezone."""
     def act() -> str:
+        check_trigger_rate(settings, user.id)
         zone = service.get_schedule(db=db, owner=user, schedule_id=schedule_id).timezone
         start = local_instant("start", form.get("start", "").strip(), zone)
         end = local_instant("end", form.get("end", "").strip(), zone)
@@ -131,7 +136,7 @@ def _act(db: Session, back: str, action: Callable[[], str]) -> Response:
     """Run ``action``; go back to the page with what it did, or with why it was refused (nothing written)."""
     try:
         message = action()
-    except (InvalidInput, Conflict) as exc:
+    except (InvalidInput, Conflict, RateLimited) as exc:
         db.rollback()
         return redirect(back, flash=exc.message, kind="error")
     return redirect(back, flash=message)

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import Query, Response, status
 
-from rqflow.api.deps import CurrentUser, SessionDep, SignalsDep
+from rqflow.api.deps import CurrentUser, SessionDep, SettingsDep, SignalsDep
 from rqflow.api.presenters import schedule_public
 from rqflow.api.routing import SlashTolerantRouter
+from rqflow.api.trigger_rate import check_trigger_rate
 from rqflow.models import utcnow
 from rqflow.schemas.common import MAX_DB_INT, NO_NUL, Page
 from rqflow.schemas.schedule import (
@@ -102,8 +103,11 @@ def stop_schedule(schedule_id: str, db: SessionDep, user: CurrentUser, signals: 
 
 
 @router.post("/{schedule_id}/trigger", response_model=RunPublic, status_code=status.HTTP_202_ACCEPTED)
-def trigger_schedule(schedule_id: str, db: SessionDep, user: CurrentUser, signals: SignalsDep) -> RunPublic:
+def trigger_schedule(
+    schedule_id: str, db: SessionDep, user: CurrentUser, signals: SignalsDep, settings: SettingsDep
+) -> RunPublic:
     """Run the schedule's workflows now, once, outside its cadence (under its overlap policy)."""
+    check_trigger_rate(settings, user.id)
     run = service.trigger_schedule_now(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
     return RunPublic.model_validate(run)
 
@@ -122,9 +126,11 @@ def list_runs(
 
 @router.post("/{schedule_id}/backfill", response_model=BackfillPublic, status_code=status.HTTP_202_ACCEPTED)
 def backfill_schedule(
-    schedule_id: str, data: BackfillRequest, db: SessionDep, user: CurrentUser, signals: SignalsDep
+    schedule_id: str, data: BackfillRequest, db: SessionDep, user: CurrentUser, signals: SignalsDep,
+    settings: SettingsDep,
 ) -> BackfillPublic:
     """Run, in order, every occurrence in ``[start, end]`` (in the past) that has no ledger row yet."""
+    check_trigger_rate(settings, user.id)
     rows = backfill.backfill_schedule(db=db, owner=user, schedule_id=schedule_id, start=data.start, end=data.end,
                                       now=utcnow(), signals=signals)
     return BackfillPublic(count=len(rows), runs=[RunPublic.model_validate(r) for r in rows])
