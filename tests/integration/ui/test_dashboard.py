@@ -8,9 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from rqflow.api.app import create_app
 from rqflow.db import session_scope
 from rqflow.engine.runner import run_workflow
-from rqflow.models import ScheduledJob, UserProfile, Workflow, utcnow
+from rqflow.models import ScheduledJob, ScheduleRun, UserProfile, Workflow, utcnow
+from rqflow.settings import Settings, get_settings
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 
 ORIGIN = {"Origin": "http://testserver"}
@@ -258,3 +260,20 @@ def test_a_run_page_shows_node_inputs_and_outputs_to_its_owner_only(
     assert "&lt;script&gt;" in page.text and "<script>\"" not in page.text  # the event's payload, escaped
     assert page.text.count("node-succeeded") == 2
     assert f'href="/ui/runs/{run_id}"' in client.get(f"/ui/workflows/{workflow}").text
+
+
+def test_run_now_past_the_rate_is_refused_with_a_message(
+    settings: Settings, alice: ApiUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RQFLOW_TRIGGER_RATE_LIMIT", "1/minute")
+    get_settings.cache_clear()
+    job = make_schedule(alice, make_workflow(alice), overlap_policy="allow")
+    with TestClient(create_app(get_settings())) as client:
+        sign_in(client, alice)
+        first = client.post(f"/ui/schedules/{job.id}/trigger", headers=ORIGIN)
+        second = client.post(f"/ui/schedules/{job.id}/trigger", headers=ORIGIN)
+    get_settings.cache_clear()
+    assert "Triggered a run now" in first.text
+    assert "flash-error" in second.text and "RQFLOW_TRIGGER_RATE_LIMIT" in second.text
+    with session_scope() as db:
+        assert db.scalar(select(func.count()).select_from(ScheduleRun)) == 1
