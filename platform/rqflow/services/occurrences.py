@@ -199,15 +199,24 @@ def finish_run(
     run = _reload(db, run_id)
     if job is None or run is None:
         return
-    _record_outcome(db, job, run, error=error, reason=reason, now=now, signals=signals)
+    end_run(db, job, run, error=error, reason=reason, now=now, signals=signals)
     db.commit()
 
 
-def _record_outcome(
+def end_run(
     db: Session, job: ScheduledJob, run: ScheduleRun, *, error: str, reason: str, now: datetime,
     signals: SchedulerSignals,
 ) -> None:
-    """Finish the row, count it, and give the slot to the next waiting run; the caller holds the row lock."""
+    """The one way a started run ends, whoever saw it end; the caller holds the schedule's row lock.
+
+    The worker that ran it, RQ's failure callback, a killed work horse and the scheduler's
+    lost-run sweep all come here, so a run counts the same however it ended: a failed one
+    closes the workflow and node runs it left ``running``, the row gets its outcome and
+    duration, the schedule its counters (and a pause after ``pause_after_failures``), and
+    the slot goes to the next waiting run.
+    """
+    if error:
+        fail_workflow_runs(db, schedule_run_id=run.id, error=error, now=now)
     run.status = "failed" if error else "succeeded"
     run.error, run.reason, run.finished_at = error, reason, now
     run.duration_seconds = (now - run.started_at).total_seconds() if run.started_at else None
@@ -264,8 +273,7 @@ def fail_running_run(
 
     RQ reports a job whose process was killed (:mod:`rqflow.jobs.failures`). Only a row still
     ``running`` under that job id is touched, so a late or repeated report changes nothing. The
-    row goes through :func:`finish_run`'s path (counters, ``pause_after_failures``, the slot
-    handed over), and the workflow runs the dead process left ``running`` end failed too.
+    row ends through :func:`end_run`, like every run.
     """
     found = db.execute(
         select(ScheduleRun.id, ScheduleRun.scheduled_job_id)
@@ -279,8 +287,7 @@ def fail_running_run(
     if job is None or run is None or run.status != "running" or run.rq_job_id != rq_job_id:
         db.rollback()  # finished meanwhile
         return None
-    fail_workflow_runs(db, schedule_run_id=run.id, error=error, now=now)
-    _record_outcome(db, job, run, error=error, reason=ABANDONED_REASON, now=now, signals=signals)
+    end_run(db, job, run, error=error, reason=ABANDONED_REASON, now=now, signals=signals)
     db.commit()
     log.warning("run %s of schedule %s (job %s) failed: %s", run.id, job.id, rq_job_id, error,
                 extra={"schedule_id": job.id, "run_id": run.id, "rq_job_id": rq_job_id})

@@ -32,7 +32,7 @@ from rqflow.models import ScheduledJob, ScheduleRun
 from rqflow.services.audit import SYSTEM_SCHEDULER, snapshot
 from rqflow.services.catchup import advance_schedule, due_occurrences
 from rqflow.services.lifecycle import resume
-from rqflow.services.occurrences import ABANDONED_REASON, fail_unclaimable, fail_workflow_runs
+from rqflow.services.occurrences import ABANDONED_REASON, end_run, fail_unclaimable
 from rqflow.services.overlap import hand_over, lock_schedule, stale_before
 from rqflow.services.signals import SchedulerSignals
 from rqflow.settings import get_settings
@@ -101,11 +101,7 @@ def fail_lost_runs(db: Session, *, now: datetime, signals: SchedulerSignals) -> 
         job = lock_schedule(db, schedule_id)
         run = db.get(ScheduleRun, run_id, populate_existing=True)
         if job is not None and run is not None and run.status == "running":
-            fail_workflow_runs(db, schedule_run_id=run.id, error=LOST_RUN_ERROR, now=now)
-            run.status, run.reason, run.error, run.finished_at = "failed", ABANDONED_REASON, LOST_RUN_ERROR, now
-            job.error_count += 1
-            job.last_error = LOST_RUN_ERROR
-            hand_over(db, job, now=now, signals=signals)
+            end_run(db, job, run, error=LOST_RUN_ERROR, reason=ABANDONED_REASON, now=now, signals=signals)
         db.commit()
     return len(lost)
 
