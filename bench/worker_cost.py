@@ -9,6 +9,9 @@ Both kinds of job are drained by the same worker class in burst mode, from a
 redis-server of their own: N occurrences of N schedules (each claims its
 occurrence, runs a workflow whose only node is its trigger, records the run,
 arms its next timer), then N jobs of ``len(())``, RQ's cheapest possible job.
+
+It also counts, over a further batch run in this process, the SQL statements and
+the transactions one occurrence costs the database.
 """
 
 from __future__ import annotations
@@ -24,13 +27,16 @@ from pathlib import Path
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker
 from rq.worker import BaseWorker
+from sqlalchemy import event
 
 from bench.common import add_schedules, fresh_database, machine, median, own_redis, print_table
+from rqflow.db import get_engine
 from rqflow.jobs.preload import preload_job_modules, warm_statement_cache
 from rqflow.models import utcnow
 from rqflow.settings import get_settings
 
 QUEUE = "bench"
+COUNTED = 50  # occurrences whose statements and transactions are counted
 TASK = "rqflow.jobs.tasks.execute_scheduled_trigger"
 
 
@@ -55,6 +61,27 @@ def drain(redis: Redis, worker_class: type[BaseWorker], enqueue: Sequence[tuple[
     return elapsed
 
 
+def database_cost(url: str, redis: Redis) -> tuple[float, float]:
+    """Statements and transactions per occurrence, counted on the engine while a SimpleWorker runs COUNTED."""
+    engine = get_engine(url)
+    counts = {"statements": 0, "transactions": 0}
+
+    def statement(*_: object) -> None:
+        counts["statements"] += 1
+
+    def transaction(*_: object) -> None:
+        counts["transactions"] += 1
+
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "begin", transaction)
+    try:
+        drain(redis, SimpleWorker, [(TASK, pair) for pair in due_occurrences(url, COUNTED)])
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "begin", transaction)
+    return counts["statements"] / COUNTED, counts["transactions"] / COUNTED
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=500)
@@ -75,6 +102,7 @@ def main() -> None:
                 jobs = [(TASK, pair) for pair in due_occurrences(url, args.count)]
                 ours.append(drain(redis.client, worker_class, jobs))
                 peer.append(drain(redis.client, worker_class, [("builtins.len", ((),))] * args.count))
+                statements, transactions = database_cost(url, redis.client)
             redis.client.flushall()
     ours_rate, peer_rate = args.count / median(ours), args.count / median(peer)
     print_table(
@@ -84,6 +112,8 @@ def main() -> None:
         [["execute_scheduled_trigger (one-node workflow)", ours_rate, ours_rate / peer_rate],
          ["no-op RQ job (len(()))", peer_rate, 1.0]],
     )
+    print(f"per occurrence: {statements:.1f} SQL statements in {transactions:.1f} transactions "
+          f"(counted over {COUNTED} in this process)")
 
 
 if __name__ == "__main__":
