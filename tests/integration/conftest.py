@@ -106,6 +106,8 @@ class RecordingSignals:
     queued: list[int] = field(default_factory=list)
     bulk: list[int] = field(default_factory=list)  # the queued runs sent to the bulk queue
     duplicates: int = 0
+    armed: list[tuple[str, datetime]] = field(default_factory=list)
+    started: list[str] = field(default_factory=list)  # the trigger kinds of the runs that started
 
     def schedule_changed(self, schedule_id: str) -> None:
         self.changed.append(schedule_id)
@@ -117,6 +119,12 @@ class RecordingSignals:
 
     def duplicate_refused(self) -> None:
         self.duplicates += 1
+
+    def arm_next(self, *, schedule_id: str, occurrence: datetime, fire_at: datetime) -> None:
+        self.armed.append((schedule_id, occurrence))
+
+    def run_started(self, *, scheduled_for: datetime, started_at: datetime, trigger_kind: str) -> None:
+        self.started.append(trigger_kind)
 
 
 def in_future(seconds: float) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from rqflow.db import make_engine
 from rqflow.models import Base, UserProfile, Workflow, WorkflowNode
-from rqflow.triggers import TriggerResolver
+from rqflow.triggers import ScheduleTarget, TriggerResolver
 
 
 @pytest.fixture
@@ -36,12 +36,11 @@ def test_matching_by_id_by_name_pattern_and_by_target(db: Session) -> None:
     _workflow(db, bob, {"name_pattern": "*"})  # another user's trigger never matches
     resolver = TriggerResolver(db)
 
-    def matches(**event: object) -> list[int]:
-        return [node.id for node in resolver.resolve("schedule", dict(event), alice)]
+    def matches(schedule_id: str, name: str, workflow_id: int, trigger_node_id: int | None = None) -> list[int]:
+        target = ScheduleTarget(schedule_id, name, workflow_id, trigger_node_id)
+        return [node.id for node in resolver.started_by(target, alice)]
 
-    assert matches(scheduled_job_id="s-1", schedule_name="x", workflow_id=999) == [by_id.id]
-    assert matches(scheduled_job_id="s-2", schedule_name="nightly-report", workflow_id=999) == [by_name.id]
-    assert matches(scheduled_job_id="s-3", schedule_name="x", workflow_id=targeted.workflow_id) == [targeted.id]
-    assert matches(scheduled_job_id="s-3", schedule_name="x", workflow_id=targeted.workflow_id,
-                   trigger_node_id=by_id.id) == []
-    assert resolver.resolve("webhook", {}, alice) == []
+    assert matches("s-1", "x", 999) == [by_id.id]
+    assert matches("s-2", "nightly-report", 999) == [by_name.id]
+    assert matches("s-3", "x", targeted.workflow_id) == [targeted.id]
+    assert matches("s-3", "x", targeted.workflow_id, trigger_node_id=by_id.id) == []

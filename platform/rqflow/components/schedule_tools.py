@@ -15,6 +15,7 @@ from rqflow.api.presenters import schedule_public
 from rqflow.components.registry import register
 from rqflow.components.tool import ToolCaller, ToolComponent
 from rqflow.errors import InvalidInput
+from rqflow.events import ScheduleTarget
 from rqflow.models import ScheduledJob, Workflow
 from rqflow.schemas.tools import (
     ScheduleCreateInput,
@@ -63,9 +64,8 @@ def _refuse_self_schedule(caller: ToolCaller, job: ScheduledJob) -> None:
     workflow = caller.db.get(Workflow, caller.workflow_id)
     if workflow is None or workflow.may_schedule_itself:
         return
-    event = {"scheduled_job_id": job.id, "schedule_name": job.name, "workflow_id": job.workflow_id,
-             "trigger_node_id": job.trigger_node_id}
-    started = TriggerResolver(caller.db).resolve("schedule", event, caller.owner)
+    target = ScheduleTarget(job.id, job.name, job.workflow_id, job.trigger_node_id)
+    started = TriggerResolver(caller.db).started_by(target, caller.owner)
     if any(node.workflow_id == workflow.id for node in started):
         field = "workflow_id" if job.workflow_id == workflow.id else "name"
         raise InvalidInput(

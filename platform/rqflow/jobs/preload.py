@@ -16,6 +16,8 @@ from __future__ import annotations
 import importlib
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 # Modules a job imports lazily (inside functions) that are worth having before the fork.
 JOB_MODULES = (
     "rqflow.jobs.tasks",
+    "rqflow.worker.occurrence",
     "rqflow.engine.runner",
     "rqflow.engine.templates",
     "rqflow.triggers",
@@ -49,7 +52,7 @@ def preload_job_modules() -> None:
 
 
 def warm_statement_cache(database_url: str | None = None) -> bool:
-    """Run one made-up occurrence through claim, workflow and finish, then roll it all back.
+    """Run one made-up occurrence through the job's own code (claim, workflow, finish), then roll it all back.
 
     Every write happens in savepoints of one outer transaction that is rolled
     back, and its signals go nowhere, so nothing is left in the database or in
@@ -78,27 +81,30 @@ def warm_statement_cache(database_url: str | None = None) -> bool:
 
 
 def _one_occurrence(db: Session) -> None:
-    """The statements of one scheduled occurrence, in the order a worker runs them."""
-    from rqflow.jobs.tasks import schedule_event
-    from rqflow.services.occurrences import claim_occurrence, finish_run
-    from rqflow.triggers import dispatch_event
+    """One scheduled occurrence, through the same code a job runs (:func:`rqflow.worker.occurrence.fire`)."""
+    from rqflow.worker.occurrence import Delivery, fire
 
     now = utcnow().replace(microsecond=0)
     due = now - timedelta(seconds=1)
     job = _made_up_schedule(db, due=due)
     db.commit()
-    db.expunge_all()  # each step of a job reads in a session of its own
-    claim = claim_occurrence(db=db, schedule_id=job.id, scheduled_for=due, rq_job_id=None,
-                             enqueued_at=None, now=now, signals=NullSignals())
-    if claim is None or claim.run_id is None or claim.scheduled_for is None:
-        raise LookupError("the made-up occurrence was not claimed")
     db.expunge_all()
-    schedule, user = db.get(ScheduledJob, job.id), db.get(UserProfile, job.user_profile_id)
-    assert schedule is not None and user is not None
-    event = schedule_event(schedule, claim.scheduled_for, trigger_kind="schedule", run_id=claim.run_id)
-    dispatch_event("schedule", event, user, db, schedule_run_id=claim.run_id, signals=NullSignals())
-    db.expunge_all()
-    finish_run(db=db, run_id=claim.run_id, error="", reason="", now=now, signals=NullSignals())
+
+    @contextmanager
+    def step() -> Iterator[Session]:
+        """Each step of a job has a session of its own; here, a savepoint of the shared one, emptied after."""
+        try:
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+        finally:
+            db.expunge_all()
+
+    outcome = fire(job.id, due, delivery=Delivery(), signals=NullSignals(), sessions=step)
+    if not outcome.started or outcome.error:
+        raise LookupError(f"the made-up occurrence did not run: {outcome}")
 
 
 def _made_up_schedule(db: Session, *, due: datetime) -> ScheduledJob:

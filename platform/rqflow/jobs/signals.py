@@ -11,7 +11,8 @@ from redis.exceptions import RedisError
 from rqflow.jobs.connection import WAKE_CHANNEL, get_queue
 from rqflow.jobs.failures import on_failure
 from rqflow.jobs.ids import run_job_id
-from rqflow.observability.firing import record_duplicate
+from rqflow.observability.firing import record_duplicate, record_start
+from rqflow.scheduler.timers import Timer, TimerOptions, arm
 from rqflow.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -45,3 +46,16 @@ class RedisSignals:
     def duplicate_refused(self) -> None:
         """Count the refused delivery in Redis, where the web process's /metrics reads it."""
         record_duplicate(self.connection)
+
+    def arm_next(self, *, schedule_id: str, occurrence: datetime, fire_at: datetime) -> None:
+        """Arm the timer and wake the scheduler, so it need not wait for its next poll to see it."""
+        try:
+            arm(self.connection, [Timer(schedule_id, occurrence, fire_at)], TimerOptions.from_settings(get_settings()))
+            self.connection.publish(WAKE_CHANNEL, "armed")
+        except RedisError as exc:  # the claim is committed; the scheduler's reconcile pass arms it
+            log.warning("could not arm the next occurrence of %s: %s", schedule_id, exc)
+
+    def run_started(self, *, scheduled_for: datetime, started_at: datetime, trigger_kind: str) -> None:
+        """Add the run's lateness to the histogram in Redis (never fails the run)."""
+        record_start(scheduled_for=scheduled_for, started_at=started_at, trigger_kind=trigger_kind,
+                     connection=self.connection)

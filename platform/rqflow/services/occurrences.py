@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from rqflow.events import ScheduleEvent, ScheduleTarget
 from rqflow.models import NodeRun, ScheduledJob, ScheduleRun, WorkflowRun
 from rqflow.services.audit import SYSTEM_WORKER, snapshot
 from rqflow.services.catchup import advance_schedule, due_occurrences, set_next_run
@@ -36,25 +37,57 @@ UNCLAIMABLE_ERROR = "rqflow could not claim this occurrence"
 
 
 @dataclass(frozen=True)
-class Claim:
-    """A claimed occurrence: the run this worker starts now (if any) and the next occurrence to arm."""
+class StartedRun:
+    """A ledger row this worker has moved to ``running``, with what its workflows need from the schedule
+    (read under the row lock, so running them reads the schedule no more)."""
 
-    schedule_id: str
-    run_id: int | None
-    scheduled_for: datetime | None
-    next_run_at: datetime | None
-    next_fire_at: datetime | None
+    run_id: int
+    scheduled_for: datetime
+    trigger_kind: str
     started_at: datetime
+    target: ScheduleTarget
+    owner_id: int
+    payload: dict[str, Any]
+
+    @property
+    def schedule_id(self) -> str:
+        return self.target.schedule_id
+
+    def event(self, *, fired_at: datetime) -> ScheduleEvent:
+        """The event its workflows receive."""
+        return ScheduleEvent(target=self.target, scheduled_for=self.scheduled_for, fired_at=fired_at,
+                             trigger_kind=self.trigger_kind, run_id=self.run_id, payload=self.payload)
 
 
 @dataclass(frozen=True)
-class StartedRun:
-    """A ledger row this worker has moved to ``running``."""
+class Claim:
+    """A claimed occurrence: the run this worker starts now (if the overlap policy let it) and the next
+    occurrence to arm."""
 
-    run_id: int
     schedule_id: str
-    scheduled_for: datetime
-    trigger_kind: str
+    started: StartedRun | None
+    next_run_at: datetime | None
+    next_fire_at: datetime | None
+    claimed_at: datetime
+
+    @property
+    def run_id(self) -> int | None:
+        """The ledger row this worker runs now, if any."""
+        return self.started.run_id if self.started else None
+
+    @property
+    def scheduled_for(self) -> datetime | None:
+        """The occurrence this worker runs now, if any."""
+        return self.started.scheduled_for if self.started else None
+
+
+def started_run(job: ScheduledJob, run: ScheduleRun) -> StartedRun:
+    """The running row ``run`` of ``job``, as the worker that runs it sees it."""
+    assert run.started_at is not None, "a started run has its start"
+    return StartedRun(run_id=run.id, scheduled_for=run.scheduled_for, trigger_kind=run.trigger_kind,
+                      started_at=run.started_at, owner_id=job.user_profile_id,
+                      target=ScheduleTarget(job.id, job.name, job.workflow_id, job.trigger_node_id),
+                      payload=dict(job.trigger_payload or {}))
 
 
 def claim_occurrence(
@@ -107,10 +140,8 @@ def _advance_claimed(
     here = admission.here
     if here is not None:
         here.rq_job_id, here.enqueued_at = rq_job_id, enqueued_at
-    return Claim(
-        schedule_id=job.id, run_id=here.id if here else None, scheduled_for=here.scheduled_for if here else None,
-        next_run_at=job.next_run_at, next_fire_at=_next_fire_at(job), started_at=now,
-    )
+    return Claim(schedule_id=job.id, started=started_run(job, here) if here else None, next_run_at=job.next_run_at,
+                 next_fire_at=_next_fire_at(job), claimed_at=now)
 
 
 def fail_unclaimable(
@@ -144,8 +175,8 @@ def fail_unclaimable(
     if job.status == "active":
         _move_on_or_pause(db, job, now=now, actor=actor, before=before, signals=signals)
     db.commit()
-    return Claim(schedule_id=job.id, run_id=None, scheduled_for=None, next_run_at=job.next_run_at,
-                 next_fire_at=_next_fire_at(job), started_at=now)
+    return Claim(schedule_id=job.id, started=None, next_run_at=job.next_run_at, next_fire_at=_next_fire_at(job),
+                 claimed_at=now)
 
 
 def _move_on_or_pause(
@@ -182,22 +213,19 @@ def claim_run(*, db: Session, run_id: int, now: datetime, signals: SchedulerSign
         db.commit()
         return None
     run.status, run.started_at = "running", now
-    started = StartedRun(run_id=run.id, schedule_id=job.id, scheduled_for=run.scheduled_for,
-                         trigger_kind=run.trigger_kind)
+    started = started_run(job, run)
     db.commit()
     return started
 
 
 def finish_run(
-    *, db: Session, run_id: int, error: str, reason: str, now: datetime, signals: SchedulerSignals
+    *, db: Session, run_id: int, schedule_id: str, error: str, reason: str, now: datetime, signals: SchedulerSignals
 ) -> None:
-    """Record the outcome, update the counters, pause after too many failures, hand the slot over."""
-    found = db.get(ScheduleRun, run_id)
-    if found is None:
-        return
-    job = lock_schedule(db, found.scheduled_job_id)
+    """Record how the worker's run ended (:func:`end_run`); nothing if the schedule or the row is gone."""
+    job = lock_schedule(db, schedule_id)
     run = _reload(db, run_id)
-    if job is None or run is None:
+    if job is None or run is None or run.status != "running":
+        db.rollback()
         return
     end_run(db, job, run, error=error, reason=reason, now=now, signals=signals)
     db.commit()

@@ -27,6 +27,12 @@ class SchedulerSignals(Protocol):
     def duplicate_refused(self) -> None:
         """A delivery of an occurrence was refused (stale or already claimed): count it for ``/metrics``."""
 
+    def arm_next(self, *, schedule_id: str, occurrence: datetime, fire_at: datetime) -> None:
+        """A worker claimed an occurrence and moved the schedule on: arm the next one's timer at once."""
+
+    def run_started(self, *, scheduled_for: datetime, started_at: datetime, trigger_kind: str) -> None:
+        """A run started ``started_at - scheduled_for`` late: record it for ``/metrics``."""
+
 
 class NullSignals:
     """Signals that go nowhere, for callers without Redis."""
@@ -38,4 +44,10 @@ class NullSignals:
         """Ignore; the scheduler's sweep queues ``enqueued`` rows that have no job."""
 
     def duplicate_refused(self) -> None:
+        """Ignore; nothing counts without Redis."""
+
+    def arm_next(self, *, schedule_id: str, occurrence: datetime, fire_at: datetime) -> None:
+        """Ignore; the scheduler's reconcile pass arms it."""
+
+    def run_started(self, *, scheduled_for: datetime, started_at: datetime, trigger_kind: str) -> None:
         """Ignore; nothing counts without Redis."""

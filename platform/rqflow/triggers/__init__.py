@@ -1,6 +1,7 @@
-"""Events in, workflow runs out: the trigger resolver and ``dispatch_event``."""
+"""A schedule's firing in, workflow runs out: the event, the trigger resolver and the dispatch."""
 
-from rqflow.triggers.dispatch import dispatch_event
+from rqflow.events import ScheduleEvent, ScheduleTarget
+from rqflow.triggers.dispatch import dispatch_schedule_event
 from rqflow.triggers.resolver import TriggerResolver
 
-__all__ = ["TriggerResolver", "dispatch_event"]
+__all__ = ["ScheduleEvent", "ScheduleTarget", "TriggerResolver", "dispatch_schedule_event"]

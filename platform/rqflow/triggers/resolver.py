@@ -1,54 +1,50 @@
-"""Which trigger nodes listen to an event.
+"""Which trigger nodes a schedule's firing starts.
 
-Event types map to trigger component types (``"schedule"`` -> ``trigger_schedule``);
-each trigger type has a ``_match_<event type>`` method that decides from the
-node's config and the event's data.
+Only the schedule owner's workflows are candidates. A ``trigger_schedule`` node
+listens to one schedule by id, to every schedule whose name matches its glob, or
+(with neither) to the schedules that target its workflow (and node, if they name one).
 """
 
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from rqflow.events import ScheduleTarget
 from rqflow.models import UserProfile, Workflow, WorkflowNode
 
-EVENT_TRIGGER_TYPES = {"schedule": "trigger_schedule"}
+TRIGGER_TYPE = "trigger_schedule"
 
 
 class TriggerResolver:
-    """Finds the trigger nodes of a user's workflows that match an event."""
+    """Finds the trigger nodes of a user's workflows that a schedule starts."""
 
     def __init__(self, db: Session) -> None:
         self.db = db
 
-    def resolve(self, event_type: str, event_data: dict[str, Any], user_profile: UserProfile) -> list[WorkflowNode]:
+    def started_by(self, target: ScheduleTarget, owner: UserProfile) -> list[WorkflowNode]:
         """The matching trigger nodes, in a stable order (by workflow, then node id)."""
-        component_type = EVENT_TRIGGER_TYPES.get(event_type)
-        if component_type is None:
-            return []
-        matcher = getattr(self, f"_match_{event_type}")
-        return [node for node in self._candidates(component_type, user_profile) if matcher(node, event_data)]
+        return [node for node in self._candidates(owner) if matches(node, target)]
 
-    def _candidates(self, component_type: str, user_profile: UserProfile) -> list[WorkflowNode]:
+    def _candidates(self, owner: UserProfile) -> list[WorkflowNode]:
         query = (
             select(WorkflowNode)
             .join(Workflow, Workflow.id == WorkflowNode.workflow_id)
-            .where(WorkflowNode.component_type == component_type, Workflow.user_profile_id == user_profile.id)
+            .where(WorkflowNode.component_type == TRIGGER_TYPE, Workflow.user_profile_id == owner.id)
             .order_by(WorkflowNode.workflow_id, WorkflowNode.id)
         )
         return list(self.db.scalars(query))
 
-    def _match_schedule(self, node: WorkflowNode, event_data: dict[str, Any]) -> bool:
-        """By ``scheduled_job_id``, else by a glob on the name, else by the schedule's own target."""
-        config = node.config or {}
-        if config.get("scheduled_job_id"):
-            return bool(config["scheduled_job_id"] == event_data.get("scheduled_job_id"))
-        if config.get("name_pattern"):
-            return fnmatchcase(event_data.get("schedule_name", ""), config["name_pattern"])
-        if node.workflow_id != event_data.get("workflow_id"):
-            return False
-        wanted = event_data.get("trigger_node_id")
-        return wanted is None or wanted == node.id
+
+def matches(node: WorkflowNode, target: ScheduleTarget) -> bool:
+    """By ``scheduled_job_id``, else by a glob on the name, else by the schedule's own target."""
+    config = node.config or {}
+    if config.get("scheduled_job_id"):
+        return bool(config["scheduled_job_id"] == target.schedule_id)
+    if config.get("name_pattern"):
+        return fnmatchcase(target.schedule_name, config["name_pattern"])
+    if node.workflow_id != target.workflow_id:
+        return False
+    return target.trigger_node_id is None or target.trigger_node_id == node.id

@@ -48,8 +48,10 @@ def _rq_job(redis: Redis) -> Job:
 
 def in_the_worker(settings: Settings, redis: Redis, run_id: int) -> None:
     with session_scope() as db:
-        finish_run(db=db, run_id=run_id, error="workflow run 1: boom", reason="", now=utcnow(),
-                   signals=RecordingSignals())
+        row = db.get(ScheduleRun, run_id)
+        assert row is not None
+        finish_run(db=db, run_id=run_id, schedule_id=row.scheduled_job_id, error="workflow run 1: boom", reason="",
+                   now=utcnow(), signals=RecordingSignals())
 
 
 def by_rq_failure_callback(settings: Settings, redis: Redis, run_id: int) -> None:

@@ -28,7 +28,10 @@ def claim_next(schedule_id: str, signals: RecordingSignals, now: datetime | None
 
 def finish(run_id: int, signals: RecordingSignals, error: str = "") -> None:
     with session_scope() as db:
-        finish_run(db=db, run_id=run_id, error=error, reason="", now=utcnow(), signals=signals)
+        row = db.get(ScheduleRun, run_id)
+        assert row is not None
+        finish_run(db=db, run_id=run_id, schedule_id=row.scheduled_job_id, error=error, reason="", now=utcnow(),
+                   signals=signals)
 
 
 def ledger(schedule_id: str) -> list[ScheduleRun]:

@@ -35,11 +35,11 @@ from sqlalchemy.engine import Engine
 
 from rqflow.api.app import create_app
 from rqflow.db import session_scope
-from rqflow.models import UserProfile, utcnow
+from rqflow.models import UserProfile
 from rqflow.services import users
 from rqflow.settings import Settings
 from rqflow.tools.catalog import list_tools
-from rqflow.triggers import TriggerResolver
+from rqflow.triggers import ScheduleTarget, TriggerResolver
 from tests.integration.conftest import WORKFLOW, ApiUser
 from tests.integration.security.conftest import World, capture, snapshot
 
@@ -211,13 +211,11 @@ def test_a_trigger_on_her_schedule_never_runs_for_it(client: TestClient, worlds:
     ], "edges": [{"source": "by_id", "target": "echo"}, {"source": "by_name", "target": "echo"}]}
     created = client.post("/api/v1/workflows", json=listener, headers=bob.user.headers)
     assert created.status_code == 201, created.text  # the reference is stored; it is inert
-    event_data = {"scheduled_job_id": alice.schedule_id, "schedule_name": f"{alice.marker}-schedule",
-                  "workflow_id": alice.workflow_id, "trigger_node_id": None,
-                  "scheduled_for": utcnow().isoformat()}
+    target = ScheduleTarget(alice.schedule_id, f"{alice.marker}-schedule", alice.workflow_id)
     with session_scope() as db:
         owner = db.get(UserProfile, alice.user.id)
         assert owner is not None
-        nodes = TriggerResolver(db).resolve("schedule", event_data, owner)
+        nodes = TriggerResolver(db).started_by(target, owner)
         assert {node.workflow_id for node in nodes} == {alice.workflow_id}
 
 

@@ -1,0 +1,1 @@
+"""What an RQ worker does with what it is handed: the life of an occurrence."""

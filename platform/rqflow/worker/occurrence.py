@@ -1,0 +1,125 @@
+"""An occurrence's life in a worker: claim it, arm the next, run its workflows, record how it ended.
+
+This module is the one owner of that path. The RQ tasks (:mod:`rqflow.jobs.tasks`)
+only translate an RQ job into a call here, and the worker's warm-up
+(:mod:`rqflow.jobs.preload`) makes the same calls on a made-up schedule. How a run
+ends is recorded by :func:`rqflow.services.occurrences.end_run`, which the other
+ways a run can end (RQ's failure callback, a killed work horse, the scheduler's
+lost-run sweep) go through too.
+
+A timer's occurrence costs two sessions: the claim (one transaction, under the
+schedule's row lock: the ledger row, the catch-up and overlap policies, the
+schedule moved on), then the run and its outcome. The claim carries what the
+workflows need from the schedule, so the run does not read the schedule again.
+The next timer is armed right after the claim, so a long workflow never delays
+the schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from rqflow.components import load_components
+from rqflow.db import session_scope
+from rqflow.models import UserProfile, utcnow
+from rqflow.observability.context import bind
+from rqflow.services.occurrences import StartedRun, claim_occurrence, claim_run, finish_run
+from rqflow.services.signals import SchedulerSignals
+from rqflow.triggers import dispatch_schedule_event
+
+log = logging.getLogger(__name__)
+
+# Where the steps get their database sessions (the warm-up passes savepoints of a transaction it rolls back).
+Sessions = Callable[[], AbstractContextManager[Session]]
+
+NO_WORKFLOW_REASON = "no workflow matched"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The RQ job that delivered an occurrence, as the ledger row records it (nothing in the warm-up)."""
+
+    rq_job_id: str | None = None
+    enqueued_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one delivery, as the RQ job's result shows it."""
+
+    claimed: bool
+    started: bool = False
+    workflow_runs: tuple[int, ...] = ()
+    error: str = ""
+
+    def as_result(self) -> dict[str, Any]:
+        """Only what applies: ``{"claimed": False}``, ``{"claimed": True, "started": False}``, or all of it."""
+        if not self.claimed:
+            return {"claimed": False}
+        if not self.started:
+            return {"claimed": True, "started": False}
+        return {"claimed": True, "started": True, "workflow_runs": list(self.workflow_runs), "error": self.error}
+
+
+def fire(schedule_id: str, scheduled_for: datetime, *, delivery: Delivery, signals: SchedulerSignals,
+         sessions: Sessions = session_scope) -> Outcome:
+    """Run a timer's occurrence of ``schedule_id`` at most once; a stale or repeated delivery does nothing."""
+    with sessions() as db:
+        db.connection()  # wait for the database (its write lock, a reconnect) before reading the clock
+        claim = claim_occurrence(db=db, schedule_id=schedule_id, scheduled_for=scheduled_for,
+                                 rq_job_id=delivery.rq_job_id, enqueued_at=delivery.enqueued_at, now=utcnow(),
+                                 signals=signals)
+    if claim is None:
+        return Outcome(claimed=False)
+    if claim.next_run_at is not None and claim.next_fire_at is not None:
+        signals.arm_next(schedule_id=claim.schedule_id, occurrence=claim.next_run_at, fire_at=claim.next_fire_at)
+    if claim.started is None:  # recorded (skipped, waiting, failed to claim): nothing runs here
+        return Outcome(claimed=True)
+    return run_started(claim.started, signals=signals, sessions=sessions)
+
+
+def run_queued(run_id: int, *, signals: SchedulerSignals, sessions: Sessions = session_scope) -> Outcome:
+    """Run a ledger row handed to the queue (run now, catch-up, backfill, a buffered occurrence), once."""
+    with sessions() as db:
+        db.connection()  # wait for the database before reading the clock
+        started = claim_run(db=db, run_id=run_id, now=utcnow(), signals=signals)
+    if started is None:
+        return Outcome(claimed=False)
+    return run_started(started, signals=signals, sessions=sessions)
+
+
+def run_started(started: StartedRun, *, signals: SchedulerSignals, sessions: Sessions = session_scope) -> Outcome:
+    """Start the workflows the schedule's event matches, then record how the run ended, whatever happens."""
+    bind(schedule_id=started.schedule_id, scheduled_for=started.scheduled_for, run_id=started.run_id)
+    signals.run_started(scheduled_for=started.scheduled_for, started_at=started.started_at,
+                        trigger_kind=started.trigger_kind)
+    load_components()
+    with sessions() as db:
+        owner = db.get(UserProfile, started.owner_id)
+        if owner is None:  # the user (and with it the schedule and this row) was deleted meanwhile
+            return Outcome(claimed=True)
+        workflow_runs, error, reason = _dispatch(db, started, owner, signals)
+        db.connection()  # wait for the database before reading the clock
+        finish_run(db=db, run_id=started.run_id, schedule_id=started.schedule_id, error=error, reason=reason,
+                   now=utcnow(), signals=signals)
+    return Outcome(claimed=True, started=True, workflow_runs=workflow_runs, error=error)
+
+
+def _dispatch(db: Session, started: StartedRun, owner: UserProfile,
+              signals: SchedulerSignals) -> tuple[tuple[int, ...], str, str]:
+    """Run the matching workflows; their ids, the error to record (empty if all succeeded) and the reason."""
+    try:
+        runs = dispatch_schedule_event(started.event(fired_at=utcnow()), owner, db, signals=signals)
+    except Exception as exc:  # recorded on the run; the worker itself carries on
+        db.rollback()
+        log.exception("schedule %s occurrence %s failed", started.schedule_id, started.scheduled_for)
+        return (), f"{type(exc).__name__}: {exc}", ""
+    error = "; ".join(f"workflow run {run.id}: {run.error}" for run in runs if run.status == "failed")
+    return tuple(run.id for run in runs), error, "" if runs else NO_WORKFLOW_REASON
