@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from prometheus_client import CollectorRegistry, Histogram
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNMATCHED = "unmatched"
@@ -49,7 +50,19 @@ class RequestLatency:
 
 
 def route_template(scope: Scope) -> str:
-    """The template of the route the router matched (it leaves the route in the scope), else ``unmatched``."""
-    route = scope.get("route")
+    """The template of the route that answered, else ``unmatched``.
+
+    FastAPI's own routes leave themselves in the scope; plain Starlette routes (``/docs``,
+    ``/openapi.json``, the dashboard's static files) do not, and are looked up again.
+    """
+    route = scope.get("route") or _plain_route(scope)
     template = getattr(route, "path_format", None) or getattr(route, "path", None)
     return str(template) if template else UNMATCHED
+
+
+def _plain_route(scope: Scope) -> BaseRoute | None:
+    for route in getattr(scope.get("app"), "routes", ()):
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return route
+    return None

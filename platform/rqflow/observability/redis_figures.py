@@ -14,6 +14,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from redis import Redis
 from rq import Queue, Worker
 
+from rqflow.jobs.ids import FIRE_PREFIX
 from rqflow.models.schedule_run import TRIGGER_KINDS
 from rqflow.observability.firing import read_duplicates, read_lateness
 from rqflow.scheduler.lease import LEASE_KEY
@@ -58,9 +59,11 @@ def _scheduler(connection: Redis, settings: Settings) -> list[Metric]:
 
 
 def _timers(connection: Redis) -> Metric:
+    """rqflow's own entries only: other rq-scheduler jobs may share the set."""
+    count = sum(1 for _ in connection.zscan_iter(SCHEDULED_SET, match=f"{FIRE_PREFIX}*", count=1000))
     return GaugeMetricFamily("rqflow_timers_registered",
-                             "Entries in rq-scheduler's sorted set; compare with rqflow_schedules{status=\"active\"}.",
-                             value=connection.zcard(SCHEDULED_SET))
+                             "rqflow's timers in rq-scheduler's sorted set; compare with "
+                             "rqflow_schedules{status=\"active\"}.", value=count)
 
 
 def _queues(connection: Redis, names: list[str]) -> list[Metric]:

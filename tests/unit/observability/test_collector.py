@@ -56,7 +56,7 @@ def broken_engine(tmp_path: Path) -> Engine:
 def test_redis_figures(settings: Settings, broken_engine: Engine) -> None:
     redis = fakeredis.FakeRedis()
     redis.set(LEASE_KEY, "token", px=12_000)
-    redis.zadd(SCHEDULED_SET, {"rqflow-fire-a-1": 1, "rqflow-fire-b-1": 2})
+    redis.zadd(SCHEDULED_SET, {"rqflow-fire-a-1": 1, "rqflow-fire-b-1": 2, "someone-elses-job": 3})
     Queue("q1", connection=redis).enqueue(noop)
     record_start(scheduled_for=T0, started_at=T0 + timedelta(seconds=0.2), trigger_kind="schedule", connection=redis)
     record_duplicate(redis)
@@ -65,7 +65,7 @@ def test_redis_figures(settings: Settings, broken_engine: Engine) -> None:
 
     assert samples[("rqflow_scheduler_leader", ())] == 1
     assert samples[("rqflow_scheduler_heartbeat_age_seconds", ())] == pytest.approx(3, abs=1)
-    assert samples[("rqflow_timers_registered", ())] == 2
+    assert samples[("rqflow_timers_registered", ())] == 2, "another rq-scheduler user's entry is not rqflow's"
     assert samples[("rqflow_queue_jobs", (("queue", "q1"),))] == 1
     assert samples[("rqflow_workers", (("queue", "q1"), ("state", "busy")))] == 0
     assert samples[("rqflow_fire_lateness_seconds_count", (("trigger", "schedule"),))] == 1

@@ -57,6 +57,8 @@ def test_latency_is_labelled_by_route_template_method_and_status(client: TestCli
     assert _count(registry, method="GET", route="/things/{thing_id}", status="422") == 1
     assert _count(registry, method="GET", route="unmatched", status="404") == 1
     assert _count(registry, method="GET", route="/boom", status="500") == 1
+    assert client.get("/openapi.json").status_code == 200
+    assert _count(registry, method="GET", route="/openapi.json", status="200") == 1, "FastAPI's own routes count too"
 
 
 def test_a_request_id_is_echoed_and_bound_for_the_handler(client: TestClient) -> None:

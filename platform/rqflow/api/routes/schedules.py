@@ -7,11 +7,12 @@ from typing import Annotated
 from fastapi import Query, Response, status
 
 from rqflow.api.deps import CurrentUser, SessionDep, SettingsDep, SignalsDep
+from rqflow.api.pagination import Limit, Offset
 from rqflow.api.presenters import schedule_public
 from rqflow.api.routing import SlashTolerantRouter
 from rqflow.api.trigger_rate import check_trigger_rate
 from rqflow.models import utcnow
-from rqflow.schemas.common import MAX_DB_INT, NO_NUL, Page
+from rqflow.schemas.common import NO_NUL, Page
 from rqflow.schemas.schedule import (
     BackfillPublic,
     BackfillRequest,
@@ -31,8 +32,6 @@ from rqflow.services import schedules as service
 
 router = SlashTolerantRouter(prefix="/api/v1/schedules", tags=["schedules"])
 
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT)]
 
 
 @router.get("", response_model=Page[SchedulePublic])

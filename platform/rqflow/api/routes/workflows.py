@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query, Response, status
+from fastapi import Path, Response, status
 
 from rqflow.api.deps import CurrentUser, SessionDep
+from rqflow.api.pagination import Limit, Offset
 from rqflow.api.presenters import workflow_public, workflow_run_public
 from rqflow.api.routing import SlashTolerantRouter
 from rqflow.schemas.common import MAX_DB_INT, Page
@@ -16,8 +17,6 @@ from rqflow.services import workflows as service
 router = SlashTolerantRouter(prefix="/api/v1/workflows", tags=["workflows"])
 runs_router = SlashTolerantRouter(prefix="/api/v1/workflow-runs", tags=["workflows"])
 
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=MAX_DB_INT)]
 # Ids are PostgreSQL INTEGERs; a larger number would be an error on SQLite and a 404 on PostgreSQL.
 WorkflowId = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
 RunId = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
