@@ -73,9 +73,10 @@ bench: install ## Print benchmark figures, rqflow beside bare rq-scheduler / RQ 
 	$(BENCH) bench/api_latency.py --database postgres
 	$(BENCH) bench/lateness.py --database sqlite postgres --steady-seconds 30 --burst 1000 --workers 2
 
-lint: install
-	$(BIN)/ruff check platform tests
+lint: install ## ruff, mypy (strict) and the layer contracts (import-linter, in pyproject.toml).
+	$(BIN)/ruff check platform tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache rqflow.db rqflow.db-wal rqflow.db-shm .run

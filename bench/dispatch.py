@@ -26,9 +26,9 @@ from redis import Redis
 from rq import Queue
 from rq_scheduler import Scheduler
 
+from rqflow.broker.timers import Timer, TimerOptions, arm
 from rqflow.local_redis import start_redis_server
 from rqflow.scheduler.process import RqflowScheduler
-from rqflow.scheduler.timers import Timer, TimerOptions, arm
 from rqflow.settings import Settings
 from tests.helpers import free_port
 

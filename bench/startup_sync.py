@@ -34,9 +34,9 @@ from redis import Redis
 from rq_scheduler import Scheduler
 
 from bench.common import add_schedules, fresh_database, machine, median, own_redis, print_table
+from rqflow.broker.timers import SCHEDULED_SET, TimerOptions
 from rqflow.db import get_sessionmaker
 from rqflow.scheduler.sync import reconcile
-from rqflow.scheduler.timers import SCHEDULED_SET, TimerOptions
 
 OPTIONS = TimerOptions(queue_name="bench", job_timeout=600, result_ttl=3600)
 

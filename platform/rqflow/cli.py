@@ -44,7 +44,7 @@ def web(
     """Serve the REST API (docs at /docs)."""
     import uvicorn
 
-    from rqflow.api.app import create_app
+    from rqflow.app import create_app
 
     settings = _settings()
     # log_config=None: uvicorn logs through the handler configure_logging installed
@@ -60,7 +60,7 @@ def worker(
     """Run an RQ worker: scheduled occurrences first, then manual runs and backfills."""
     from rq import SimpleWorker, Worker
 
-    from rqflow.jobs.connection import get_redis, worker_queues
+    from rqflow.broker.connection import get_redis, worker_queues
     from rqflow.jobs.failures import horse_killed
     from rqflow.jobs.preload import preload_job_modules, warm_statement_cache
 
@@ -76,7 +76,7 @@ def worker(
 @app.command()
 def scheduler() -> None:
     """Run the scheduler process (run several for failover; one leads at a time)."""
-    from rqflow.jobs.connection import get_redis
+    from rqflow.broker.connection import get_redis
     from rqflow.scheduler.process import RqflowScheduler
 
     settings = _settings()

@@ -2,7 +2,7 @@
 
 A thin shell like every entry point: each tool call opens its own transaction,
 authenticates the caller's API token and goes through
-:func:`rqflow.tools.catalog.invoke_tool`, so an MCP client gets the answers an
+:func:`rqflow.components.tool_catalog.invoke_tool`, so an MCP client gets the answers an
 agent node gets (``{"ok": ..., "result" | "error": ...}``), a refusal flagged as
 an error result so the model reads the hint and tries again.
 
@@ -36,15 +36,15 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 
 from rqflow import __version__
+from rqflow.broker.connection import get_redis
+from rqflow.broker.signals import RedisSignals
 from rqflow.components.tool import ToolCaller, ToolComponent
+from rqflow.components.tool_catalog import get_tool, invoke_tool, list_tools
+from rqflow.components.tool_results import from_domain_error
 from rqflow.db import session_scope
 from rqflow.errors import AuthenticationFailed
-from rqflow.jobs.connection import get_redis
-from rqflow.jobs.signals import RedisSignals
 from rqflow.services.users import authenticate
 from rqflow.settings import Settings, get_settings
-from rqflow.tools.catalog import get_tool, invoke_tool, list_tools
-from rqflow.tools.results import from_domain_error
 
 SERVER_NAME = "rqflow"
 INSTRUCTIONS = (

@@ -35,13 +35,13 @@ from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from rqflow.broker.lease import LEASE_KEY
+from rqflow.broker.signals import RedisSignals
+from rqflow.broker.timers import armed
 from rqflow.db import get_engine, session_scope
-from rqflow.jobs.ids import fire_job_id
-from rqflow.jobs.signals import RedisSignals
+from rqflow.job_ids import fire_job_id
 from rqflow.migrations import upgrade
 from rqflow.models import ScheduledJob, ScheduleRun, UserProfile, WorkflowRun, utcnow
-from rqflow.scheduler.lease import LEASE_KEY
-from rqflow.scheduler.timers import armed
 from rqflow.schemas.schedule import ScheduleCreate
 from rqflow.schemas.workflow import WorkflowCreate
 from rqflow.services import schedules as schedule_service

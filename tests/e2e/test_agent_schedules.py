@@ -18,8 +18,8 @@ from rqflow.models import NodeRun, ScheduledJob, UserProfile, utcnow
 from rqflow.schemas.schedule import ScheduleCreate
 from rqflow.schemas.workflow import WorkflowCreate
 from rqflow.services import schedules as schedule_service
-from rqflow.services.signals import NullSignals
 from rqflow.services.workflows import create_workflow
+from rqflow.signals import NullSignals
 from tests.e2e.conftest import Schedule, Stack, assert_effects_once, workflow_body
 from tests.helpers import wait_for
 from tests.llm_stub import LlmStub, ToolCall, final, tool_calls

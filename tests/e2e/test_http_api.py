@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from rqflow.broker.timers import armed
 from rqflow.models import utcnow
-from rqflow.scheduler.timers import armed
 from tests.e2e.conftest import REPO_ROOT, Stack, assert_effects_once, rqflow_command, workflow_body
 from tests.helpers import wait_for
 

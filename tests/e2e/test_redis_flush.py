@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rqflow.jobs.ids import fire_job_id
+from rqflow.broker.timers import armed
+from rqflow.job_ids import fire_job_id
 from rqflow.models import utcnow
-from rqflow.scheduler.timers import armed
 from tests.e2e.conftest import (
     FINAL_STATUSES,
     POLL_SECONDS,

@@ -40,7 +40,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rqflow.jobs.ids import fire_job_id
+from rqflow.job_ids import fire_job_id
 from rqflow.models import ScheduledJob, ScheduleRun, utcnow
 from rqflow.timing.catchup import MISSED_SKIP, MISSED_SUPERSEDED
 from tests.e2e.conftest import FINAL_STATUSES, Stack, assert_effects_once, workflow_body

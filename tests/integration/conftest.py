@@ -11,16 +11,16 @@ import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
 
-from rqflow.api.app import create_app
+from rqflow.app import create_app
 from rqflow.db import session_scope
 from rqflow.models import ScheduledJob, UserProfile, utcnow
 from rqflow.schemas.schedule import ScheduleCreate
 from rqflow.schemas.workflow import WorkflowCreate
 from rqflow.services.schedules import create_schedule
-from rqflow.services.signals import NullSignals
 from rqflow.services.users import create_user
 from rqflow.services.workflows import create_workflow
 from rqflow.settings import Settings
+from rqflow.signals import NullSignals
 
 
 @dataclass

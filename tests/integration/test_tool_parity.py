@@ -43,16 +43,16 @@ from fastapi.testclient import TestClient
 from mcp import Client
 from sqlalchemy import select
 
-from rqflow.api.app import create_app
+from rqflow.app import create_app
+from rqflow.broker.connection import get_redis
+from rqflow.broker.signals import RedisSignals
 from rqflow.db import session_scope
 from rqflow.engine.runner import run_workflow
-from rqflow.jobs.connection import get_redis
-from rqflow.jobs.signals import RedisSignals
 from rqflow.mcp_server import build_server
 from rqflow.models import NodeRun, ScheduleChange, ScheduledJob, UserProfile, Workflow, WorkflowRun, utcnow
 from rqflow.services.schedules import stop_schedule
-from rqflow.services.signals import NullSignals
 from rqflow.settings import Settings, get_settings
+from rqflow.signals import NullSignals
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 from tests.llm_stub import LlmStub, ToolCall, final, tool_calls
 

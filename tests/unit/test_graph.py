@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rqflow.engine.graph import Edge, downstream_order, find_cycle
+from rqflow.graph import Edge, downstream_order, find_cycle
 
 
 def test_downstream_order_runs_each_node_after_its_parents_and_skips_unreachable() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from rqflow.jobs.ids import fire_job_id, parse_fire_job_id, run_job_id
+from rqflow.job_ids import fire_job_id, parse_fire_job_id, run_job_id
 
 WHEN = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 

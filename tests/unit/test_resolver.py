@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy.orm import Session
 
 from rqflow.db import make_engine
+from rqflow.events import ScheduleTarget
 from rqflow.models import Base, UserProfile, Workflow, WorkflowNode
-from rqflow.triggers import ScheduleTarget, TriggerResolver
+from rqflow.services.triggers import TriggerResolver
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, Field
 
+from rqflow.components.strict_schema import strict_schema
 from rqflow.components.tool import ToolComponent
-from rqflow.tools.catalog import SCHEDULER_TOOLS, anthropic_tool, list_tools, openai_tool
-from rqflow.tools.strict_schema import strict_schema
+from rqflow.components.tool_catalog import SCHEDULER_TOOLS, anthropic_tool, list_tools, openai_tool
 
 # The stub's checker keeps its own list of the keywords strict mode accepts, not the one of the
 # code under test, so a keyword wrongly let through fails these tests.

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from jinja2.exceptions import SecurityError, UndefinedError
 
-from rqflow.engine.templates import render_value
+from rqflow.components.templates import render_value
 from rqflow.settings import get_settings
 
 CONTEXT = {"event": {"scheduled_for": "2026-01-01T00:00:00+00:00", "payload": {"n": 3}},

@@ -9,14 +9,14 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from rqflow.broker.connection import get_redis
+from rqflow.broker.signals import RedisSignals
 from rqflow.db import session_scope
 from rqflow.errors import AuthenticationFailed
-from rqflow.jobs.connection import get_redis
-from rqflow.jobs.signals import RedisSignals
 from rqflow.models import UserProfile
-from rqflow.services.signals import SchedulerSignals
 from rqflow.services.users import authenticate
 from rqflow.settings import Settings
+from rqflow.signals import SchedulerSignals
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `rqflow user create NAME`.")
 

@@ -9,13 +9,13 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from rqflow.api.body_limit import BodyTooLarge
 from rqflow.api.json_body import UnsafeBody
+from rqflow.broker.connection import BrokerError
 from rqflow.errors import (
     AuthenticationFailed,
     Conflict,
@@ -112,4 +112,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _unavailable)  # database down, locked, or a statement timed out
     app.add_exception_handler(InterfaceError, _unavailable)  # the connection closed under the request
     app.add_exception_handler(PoolTimeout, _unavailable)  # no pooled connection came free in time
-    app.add_exception_handler(RedisError, _unavailable)
+    app.add_exception_handler(BrokerError, _unavailable)

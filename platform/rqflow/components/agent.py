@@ -33,7 +33,6 @@ import httpx
 from pydantic import Field, field_validator, model_validator
 
 from rqflow.components.agent_loop import ChatClient, Endpoint, OfferedTool, run_loop
-from rqflow.components.base import Component, NodeConfig, NodeContext
 from rqflow.components.llm_providers import (
     DEFAULT,
     PROVIDERS_SETTING,
@@ -41,10 +40,11 @@ from rqflow.components.llm_providers import (
     own_endpoint,
     provider_named,
 )
-from rqflow.components.registry import get_component, register
+from rqflow.components.templates import render_value
 from rqflow.components.tool import ToolCaller, ToolComponent
 from rqflow.egress import EgressPolicy, guarded_client, url_for_config
-from rqflow.engine.templates import render_value
+from rqflow.node_types.base import Component, NodeConfig, NodeContext
+from rqflow.node_types.registry import get_component, register
 from rqflow.settings import Settings, get_settings
 
 # OpenAI refuses function names longer than this; a node key is the function name.

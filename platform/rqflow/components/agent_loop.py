@@ -23,9 +23,9 @@ from typing import Any
 import httpx
 
 from rqflow.components.tool import ToolCaller, ToolComponent
+from rqflow.components.tool_catalog import openai_tool
+from rqflow.components.tool_results import failure
 from rqflow.egress import exchange
-from rqflow.tools.catalog import openai_tool
-from rqflow.tools.results import failure
 
 # Characters of an endpoint's error body kept in the node's error: enough for its message, bounded.
 BODY_SHOWN = 500

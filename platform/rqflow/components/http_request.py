@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from rqflow.components.base import Component, NodeConfig, NodeContext
-from rqflow.components.registry import register
 from rqflow.egress import Answer, EgressPolicy, exchange, guarded_client, url_for_config
+from rqflow.node_types.base import Component, NodeConfig, NodeContext
+from rqflow.node_types.registry import register
 from rqflow.settings import get_settings
 
 

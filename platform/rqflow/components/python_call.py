@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from rqflow.components.base import Component, NodeConfig, NodeContext
-from rqflow.components.registry import register
+from rqflow.node_types.base import Component, NodeConfig, NodeContext
+from rqflow.node_types.registry import register
 from rqflow.settings import get_settings
 
 SETTING = "RQFLOW_PYTHON_CALLABLES"
@@ -96,7 +96,8 @@ def resolve_callable(path: str) -> Callable[..., Any]:
     if not callable(target):
         raise TypeError(f"{path!r} is not callable")
     _check_defined_where_allowed(path, target)
-    return target
+    function: Callable[..., Any] = target
+    return function
 
 
 def _check_defined_where_allowed(path: str, target: Callable[..., Any]) -> None:

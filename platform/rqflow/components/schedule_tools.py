@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rqflow.api.presenters import schedule_public
-from rqflow.components.registry import register
 from rqflow.components.tool import ToolCaller, ToolComponent
 from rqflow.errors import InvalidInput
 from rqflow.events import ScheduleTarget
 from rqflow.models import ScheduledJob, Workflow
+from rqflow.node_types.registry import register
 from rqflow.schemas.tools import (
     ScheduleCreateInput,
     ScheduleListInput,
@@ -25,7 +24,8 @@ from rqflow.schemas.tools import (
     ScheduleStopInput,
 )
 from rqflow.services import schedules as service
-from rqflow.triggers.resolver import TriggerResolver
+from rqflow.services.presenters import schedule_public
+from rqflow.services.triggers import TriggerResolver
 
 DEFAULT_LIST_LIMIT = 50
 

@@ -2,7 +2,7 @@
 
 A tool's input is a :class:`~rqflow.schemas.tools.ToolInput`, validated when it
 is called (not when the workflow is saved: an agent fills it in at run time),
-and its answer is ``{"ok": ..., "result" | "error": ...}`` (:mod:`rqflow.tools.results`).
+and its answer is ``{"ok": ..., "result" | "error": ...}`` (:mod:`rqflow.components.tool_results`).
 The call runs in a savepoint of the caller's transaction, so a refused call
 leaves nothing written. As a plain workflow step, a refused call fails the node,
 with the same answer kept as the node's output.
@@ -19,13 +19,13 @@ from typing import Any, ClassVar
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from rqflow.components.base import Component, NodeContext
+from rqflow.components.tool_results import from_domain_error, from_validation_error, success
 from rqflow.db import savepoint
 from rqflow.errors import RqflowError
 from rqflow.models import UserProfile, utcnow
+from rqflow.node_types.base import Component, NodeContext
 from rqflow.schemas.tools import ToolInput
-from rqflow.services.signals import NullSignals, SchedulerSignals
-from rqflow.tools.results import from_domain_error, from_validation_error, success
+from rqflow.signals import NullSignals, SchedulerSignals
 
 SCHEDULER_CATEGORY = "Scheduler"
 SCHEDULER_COLOR = "#d97706"  # amber

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import Field
 
-from rqflow.components.base import Component, NodeConfig, NodeContext
-from rqflow.components.registry import register
+from rqflow.node_types.base import Component, NodeConfig, NodeContext
+from rqflow.node_types.registry import register
 
 
 class TriggerScheduleConfig(NodeConfig):

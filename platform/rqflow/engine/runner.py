@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from rqflow.components import NodeContext, get_component
-from rqflow.components.base import Component
+from rqflow.components.templates import render_value
 from rqflow.engine.deadline import deadline
-from rqflow.engine.graph import Edge, downstream_order
-from rqflow.engine.templates import render_value
+from rqflow.graph import Edge, downstream_order
 from rqflow.models import NodeRun, UserProfile, Workflow, WorkflowNode, WorkflowRun, utcnow
-from rqflow.services.signals import NullSignals, SchedulerSignals
+from rqflow.node_types.base import Component
 from rqflow.settings import get_settings
+from rqflow.signals import NullSignals, SchedulerSignals
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,10 @@ deaths on two paths, and both end in
 - **The whole worker dies** (SIGKILL, a lost machine): nobody renews the job's execution
   heartbeat in RQ's ``StartedJobRegistry``; once it expires (a minute or so later), the
   registry's cleanup calls the job's ``on_failure`` callback with ``AbandonedJobError``.
-  Every job rqflow queues carries :func:`on_failure` (:func:`job_failed`), and the
-  scheduler runs that cleanup on every reconcile pass (:func:`sweep_abandoned`), since
-  RQ's workers run it only every ten minutes.
+  Every job rqflow queues carries :func:`job_failed` as its ``on_failure`` callback
+  (:func:`rqflow.broker.callbacks.on_failure`), and the scheduler runs that cleanup on
+  every reconcile pass (:func:`rqflow.broker.callbacks.sweep_abandoned`), since RQ's
+  workers run it only every ten minutes.
 
 ``on_failure`` also fires when the job itself raises (a claim that hit a database error
 after committing, say): the row is then failed with that exception instead of waiting
@@ -26,30 +27,21 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from types import TracebackType
 from typing import Any
 
 from redis import Redis
-from rq import Callback
 from rq.exceptions import AbandonedJobError
 from rq.job import Job
-from rq.registry import StartedJobRegistry
 
+from rqflow.broker.signals import RedisSignals
 from rqflow.db import session_scope
 from rqflow.models import utcnow
 from rqflow.services.occurrences import fail_running_run
 
 log = logging.getLogger(__name__)
 
-# How long the on_failure callback may take (one short transaction).
-CALLBACK_TIMEOUT_SECONDS = 60
 ABANDONED_ERROR = "the worker running the job was lost (RQ found its heartbeat expired: AbandonedJobError)"
-
-
-def on_failure() -> Callback:
-    """The ``on_failure`` callback every job rqflow queues carries."""
-    return Callback(f"{__name__}.job_failed", timeout=CALLBACK_TIMEOUT_SECONDS)
 
 
 def horse_killed(job: Job, retpid: int | None, ret_val: int | None, rusage: Any) -> None:
@@ -78,23 +70,8 @@ def job_failed(
     _fail(job, error)
 
 
-def sweep_abandoned(connection: Redis, queue_name: str, *, at: float | None = None) -> int:
-    """Let RQ fail the jobs of ``queue_name`` whose execution heartbeat expired before ``at`` (default: now).
-
-    RQ calls each one's ``on_failure`` callback (:func:`job_failed`); returns how many it found.
-    """
-    registry = StartedJobRegistry(queue_name, connection=connection)
-    cutoff = time.time() if at is None else at
-    expired = len(registry.get_expired_job_ids(cutoff))
-    if expired:
-        registry.cleanup(cutoff)
-    return expired
-
-
 def _fail(job: Job, error: str) -> None:
     """Fail the row ``job`` was running, if any; log instead of raising."""
-    from rqflow.jobs.signals import RedisSignals  # here: jobs.signals gives every job this module's callback
-
     try:
         with session_scope() as db:
             fail_running_run(db=db, rq_job_id=job.id, error=error, now=utcnow(), signals=RedisSignals(job.connection))

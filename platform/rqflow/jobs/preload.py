@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, configure_mappers
 from rqflow.components import load_components
 from rqflow.db import get_engine
 from rqflow.models import ScheduledJob, UserProfile, Workflow, WorkflowNode, utcnow
-from rqflow.services.signals import NullSignals
+from rqflow.signals import NullSignals
 from rqflow.timing.timezones import resolve_timezone
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,8 @@ JOB_MODULES = (
     "rqflow.jobs.tasks",
     "rqflow.worker.occurrence",
     "rqflow.engine.runner",
-    "rqflow.engine.templates",
-    "rqflow.triggers",
+    "rqflow.components.templates",
+    "rqflow.worker.dispatch",
     "rqflow.services.occurrences",
 )
 

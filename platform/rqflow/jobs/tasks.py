@@ -13,9 +13,9 @@ from typing import Any
 
 from rq import get_current_job
 
-from rqflow.jobs.connection import get_redis
-from rqflow.jobs.signals import RedisSignals
-from rqflow.observability.task_context import task_context
+from rqflow.broker.connection import get_redis
+from rqflow.broker.signals import RedisSignals
+from rqflow.jobs.task_context import task_context
 from rqflow.worker.occurrence import Delivery, fire, run_queued
 
 

@@ -2,9 +2,8 @@
 
 - :mod:`.context`: the ids a log line carries (schedule, occurrence, run, RQ job, request).
 - :mod:`.logs`: one handler per process, JSON or text, that every library logs through.
-- :mod:`.task_context`: the ids of an RQ task, bound for the time it runs.
-- :mod:`.firing`: what workers record in Redis (fire lateness, suppressed duplicates).
-- :mod:`.collector`: cross-process figures, read at scrape time from the database and Redis.
+- :mod:`.collector`: cross-process figures, read at scrape time from the database and from Redis
+  (:mod:`rqflow.broker.figures`, which also holds what workers record there).
 - :mod:`.request_id` and :mod:`.http_metrics`: ASGI middleware of the API.
 - :mod:`.web`: wires the above into the FastAPI app and serves ``/metrics``.
 """

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from redis import Redis
-from redis.exceptions import RedisError
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from rqflow.broker.connection import BrokerError
+from rqflow.broker.figures import RedisFigures
 from rqflow.observability.ledger_figures import ledger_metrics
 from rqflow.observability.redis_figures import redis_metrics
 from rqflow.settings import Settings
@@ -28,10 +28,11 @@ log = logging.getLogger(__name__)
 class RqflowCollector(Collector):
     """Reads the ledger and Redis on every scrape."""
 
-    def __init__(self, settings: Settings, *, engine: Callable[[], Engine], redis: Callable[[], Redis]) -> None:
+    def __init__(self, settings: Settings, *, engine: Callable[[], Engine],
+                 redis: Callable[[], RedisFigures]) -> None:
         self.settings = settings
         self.engine = engine
-        self.redis = redis
+        self.redis = redis  # reads the figures from Redis (rqflow.broker.figures)
 
     def collect(self) -> Iterator[Metric]:
         """Every figure its source could give, then which sources answered."""
@@ -55,6 +56,6 @@ def _guarded(source: str, read: Callable[[], list[Metric]]) -> list[Metric] | No
     """The source's figures, or None when it is unavailable (logged, never raised into the scrape)."""
     try:
         return read()
-    except (SQLAlchemyError, RedisError, OSError) as exc:
+    except (SQLAlchemyError, BrokerError, OSError) as exc:
         log.warning("metrics: %s unavailable: %s", source, exc)
         return None

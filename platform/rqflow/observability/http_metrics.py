@@ -61,7 +61,8 @@ def route_template(scope: Scope) -> str:
 
 
 def _plain_route(scope: Scope) -> BaseRoute | None:
-    for route in getattr(scope.get("app"), "routes", ()):
+    routes: list[BaseRoute] = getattr(scope.get("app"), "routes", [])
+    for route in routes:
         match, _ = route.matches(scope)
         if match is Match.FULL:
             return route

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from redis import Redis
 
+from rqflow.broker.figures import read_figures, scrape_client
 from rqflow.db import get_engine
 from rqflow.observability.collector import RqflowCollector
-from rqflow.observability.firing import REDIS_TIMEOUT_SECONDS
 from rqflow.observability.http_metrics import RequestLatency, request_histogram
 from rqflow.observability.request_id import RequestId
 from rqflow.settings import Settings
@@ -30,10 +29,9 @@ def metrics(request: Request) -> Response:
 def instrument(app: FastAPI, settings: Settings) -> None:
     """Add the request-id and latency middleware and the ``/metrics`` route to ``app``."""
     registry = CollectorRegistry()
-    redis = Redis.from_url(settings.redis_url, socket_timeout=REDIS_TIMEOUT_SECONDS * 4,
-                           socket_connect_timeout=REDIS_TIMEOUT_SECONDS * 4)
+    redis = scrape_client(settings.redis_url)
     registry.register(RqflowCollector(settings, engine=lambda: get_engine(settings.database_url, interactive=True),
-                                      redis=lambda: redis))
+                                      redis=lambda: read_figures(redis, settings)))
     app.state.metrics_registry = registry
     app.add_middleware(RequestLatency, histogram=request_histogram(registry))
     app.add_middleware(RequestId)  # added last, so outermost: its id is bound for everything inside

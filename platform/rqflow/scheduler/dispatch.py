@@ -17,8 +17,8 @@ from rq.job import Job, JobStatus
 from rq.queue import Queue
 from rq.utils import now, utcformat
 
-from rqflow.scheduler.lease import Lease
-from rqflow.scheduler.timers import SCHEDULED_SET, as_text
+from rqflow.broker.lease import Lease
+from rqflow.broker.timers import SCHEDULED_SET, as_text
 
 
 class LeaseLost(RuntimeError):

@@ -2,7 +2,7 @@
 
 What it changes from rq-scheduler, and why (see RQ-NOTES.md):
 
-- **Leadership** is a renewed lease (:mod:`rqflow.scheduler.lease`), not a per-tick lock
+- **Leadership** is a renewed lease (:mod:`rqflow.broker.lease`), not a per-tick lock
   that a long tick lets a second scheduler into.
 - **Timers come from the database**: on taking the lease it re-arms every active
   schedule in bulk, and it repeats the comparison every ``reconcile_seconds``.
@@ -18,7 +18,7 @@ What it changes from rq-scheduler, and why (see RQ-NOTES.md):
   jobs (a dead worker's), whose failure callbacks fail their runs
   (:mod:`rqflow.jobs.failures`); RQ's own workers do that only every ten minutes.
 - **The tick is fenced by the lease**: a scheduler frozen mid-tick and woken after
-  another took over moves nothing (:meth:`~rqflow.scheduler.lease.Lease.fence`).
+  another took over moves nothing (:meth:`~rqflow.broker.lease.Lease.fence`).
 
 The scheduler only moves timers to the queue; whether an occurrence runs is
 decided by the worker's claim in the database.
@@ -40,15 +40,15 @@ from rq.job import Job
 from rq_scheduler import Scheduler
 from sqlalchemy.exc import SQLAlchemyError
 
+from rqflow.broker.callbacks import sweep_abandoned
+from rqflow.broker.lease import Lease
+from rqflow.broker.signals import RedisSignals
+from rqflow.broker.timers import SCHEDULED_SET, TimerOptions, as_text
+from rqflow.broker.wake import WAKE_CHANNEL, ScheduleChanged, parse
 from rqflow.db import get_sessionmaker
-from rqflow.jobs.connection import WAKE_CHANNEL
-from rqflow.jobs.failures import sweep_abandoned
-from rqflow.jobs.ids import FIRE_PREFIX
-from rqflow.jobs.signals import RedisSignals
+from rqflow.job_ids import FIRE_PREFIX
 from rqflow.scheduler.dispatch import LeaseLost, move_due
-from rqflow.scheduler.lease import Lease
 from rqflow.scheduler.sync import reconcile, requeue_lost, sync_schedule
-from rqflow.scheduler.timers import SCHEDULED_SET, TimerOptions, as_text
 from rqflow.services import upkeep
 from rqflow.settings import Settings
 
@@ -59,7 +59,7 @@ TICK_BATCH = 5000
 ERROR_BACKOFF_SECONDS = 1.0
 
 
-class RqflowScheduler(Scheduler):
+class RqflowScheduler(Scheduler):  # type: ignore[misc]  # rq-scheduler ships no type information
     """A scheduler process; run several for failover, one leads at a time."""
 
     def __init__(self, *, connection: Redis, settings: Settings) -> None:
@@ -80,7 +80,7 @@ class RqflowScheduler(Scheduler):
     def _clock(self) -> float:
         """Seconds since the epoch by Redis's clock: the one the timers are scored against, shared by every scheduler."""
         seconds, micros = self.connection.time()
-        return float(seconds) + micros / 1_000_000
+        return float(seconds) + float(micros) / 1_000_000
 
     def _utcnow(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -238,10 +238,9 @@ class RqflowScheduler(Scheduler):
             time.sleep(max(0.0, deadline - time.monotonic()))
 
     def _note(self, message: dict[str, Any]) -> None:
-        data = message.get("data")
-        text = data.decode() if isinstance(data, bytes) else str(data)
-        if text.startswith("changed:"):
-            self.changed.add(text.removeprefix("changed:"))
+        woken = parse(message.get("data"))
+        if isinstance(woken, ScheduleChanged):
+            self.changed.add(woken.schedule_id)
 
     def _install_signal_handlers(self) -> None:
         def stop(signum: int, frame: FrameType | None) -> None:

@@ -15,9 +15,7 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rqflow.jobs.ids import fire_job_id
-from rqflow.models import ScheduledJob
-from rqflow.scheduler.timers import (
+from rqflow.broker.timers import (
     Timer,
     TimerOptions,
     arm,
@@ -27,9 +25,11 @@ from rqflow.scheduler.timers import (
     index_missing,
     job_statuses,
 )
+from rqflow.job_ids import fire_job_id
+from rqflow.models import ScheduledJob
 from rqflow.services.overlap import is_bulk
-from rqflow.services.signals import SchedulerSignals
 from rqflow.services.upkeep import QueuedRun
+from rqflow.signals import SchedulerSignals
 from rqflow.timing.jitter import fire_at
 
 log = logging.getLogger(__name__)

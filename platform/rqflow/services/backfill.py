@@ -20,7 +20,7 @@ from rqflow.services.catchup import recorded_instants
 from rqflow.services.overlap import admit
 from rqflow.services.schedule_rules import spec_of
 from rqflow.services.schedules import locked_schedule
-from rqflow.services.signals import SchedulerSignals
+from rqflow.signals import SchedulerSignals
 
 # One request backfills at most this many occurrences; a longer range is done in parts.
 MAX_BACKFILL = 1000

@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rqflow.jobs.ids import fire_job_id
+from rqflow.job_ids import fire_job_id
 from rqflow.models import ScheduledJob, ScheduleRun
 from rqflow.services.audit import record_change
 from rqflow.services.overlap import Admission, admit
 from rqflow.services.schedule_rules import spec_of
-from rqflow.services.signals import SchedulerSignals
 from rqflow.settings import get_settings
+from rqflow.signals import SchedulerSignals
 from rqflow.timing.catchup import CatchupPolicy, plan_catchup
 from rqflow.timing.instants import shifted
 from rqflow.timing.jitter import fire_at

@@ -19,7 +19,7 @@ from rqflow.services.audit import record_change, snapshot
 from rqflow.services.catchup import PAUSED, advance_schedule, due_occurrences
 from rqflow.services.overlap import Admission
 from rqflow.services.quotas import check_active_schedules
-from rqflow.services.signals import SchedulerSignals
+from rqflow.signals import SchedulerSignals
 
 
 def pause(

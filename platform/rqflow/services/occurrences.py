@@ -26,7 +26,7 @@ from rqflow.services.audit import SYSTEM_WORKER, snapshot
 from rqflow.services.catchup import advance_schedule, due_occurrences, set_next_run
 from rqflow.services.lifecycle import pause
 from rqflow.services.overlap import hand_over, lock_schedule
-from rqflow.services.signals import SchedulerSignals
+from rqflow.signals import SchedulerSignals
 from rqflow.timing.jitter import fire_at
 
 log = logging.getLogger(__name__)

@@ -26,10 +26,10 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from rqflow.db import on_commit
-from rqflow.jobs.ids import run_job_id
+from rqflow.job_ids import run_job_id
 from rqflow.models import ScheduledJob, ScheduleRun
-from rqflow.services.signals import SchedulerSignals
 from rqflow.settings import get_settings
+from rqflow.signals import SchedulerSignals
 
 OVERLAP_REASON = "overlap: the previous run is still going"
 BUFFER_FULL_REASON = "overlap: a run is already waiting"

@@ -7,7 +7,7 @@ the user's row first, so two requests at once cannot both take the last place,
 and stops at the limit, so its cost does not grow with the table.
 
 How often a user may ask for run-now and backfill is bounded too, in Redis
-(``rqflow.api.trigger_rate``).
+(``rqflow.broker.trigger_rate``).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from rqflow.services.audit import record_change, snapshot, user_actor
 from rqflow.services.catchup import set_next_run
 from rqflow.services.overlap import admit, lock_schedule
 from rqflow.services.schedule_rules import SPACING_FIELD, check_schedule, spec_of
-from rqflow.services.signals import SchedulerSignals
+from rqflow.signals import SchedulerSignals
 
 # Changing any of these moves the next occurrence (and so the timer) at once.
 TIMING_FIELDS = ("schedule_type", "cron_expression", "interval_seconds", "run_at", "timezone", "start_at", "end_at",

@@ -34,8 +34,8 @@ from rqflow.services.catchup import advance_schedule, due_occurrences
 from rqflow.services.lifecycle import resume
 from rqflow.services.occurrences import ABANDONED_REASON, end_run, fail_unclaimable
 from rqflow.services.overlap import hand_over, lock_schedule, stale_before
-from rqflow.services.signals import SchedulerSignals
 from rqflow.settings import get_settings
+from rqflow.signals import SchedulerSignals
 from rqflow.timing.jitter import fire_at
 
 log = logging.getLogger(__name__)

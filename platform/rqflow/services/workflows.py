@@ -6,10 +6,10 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from rqflow.components import get_component
-from rqflow.engine.graph import Edge, find_cycle
 from rqflow.errors import InvalidInput, WorkflowNotFound, WorkflowRunNotFound
+from rqflow.graph import Edge, find_cycle
 from rqflow.models import UserProfile, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
+from rqflow.node_types.registry import get_component
 from rqflow.schemas.workflow import EdgeIn, NodeIn, WorkflowCreate, WorkflowUpdate
 from rqflow.services import quotas
 

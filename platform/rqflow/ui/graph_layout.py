@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from rqflow.components import load_components
-from rqflow.engine.graph import Edge
+from rqflow.graph import Edge
 from rqflow.models import Workflow
 from rqflow.services.workflows import edge_keys
 

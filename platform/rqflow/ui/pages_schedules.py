@@ -14,7 +14,7 @@ from fastapi import Query, Request, Response
 from sqlalchemy.orm import Session
 
 from rqflow.api.deps import SessionDep, SettingsDep, SignalsDep
-from rqflow.api.trigger_rate import check_trigger_rate
+from rqflow.broker.trigger_rate import check_trigger_rate
 from rqflow.errors import Conflict, InvalidInput, RateLimited
 from rqflow.models import ScheduledJob, UserProfile, utcnow
 from rqflow.models.schedule import SCHEDULE_STATUSES

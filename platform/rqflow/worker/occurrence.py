@@ -31,8 +31,8 @@ from rqflow.db import session_scope
 from rqflow.models import UserProfile, utcnow
 from rqflow.observability.context import bind
 from rqflow.services.occurrences import StartedRun, claim_occurrence, claim_run, finish_run
-from rqflow.services.signals import SchedulerSignals
-from rqflow.triggers import dispatch_schedule_event
+from rqflow.signals import SchedulerSignals
+from rqflow.worker.dispatch import dispatch_schedule_event
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from datetime import datetime
 
 import pytest
 
-from rqflow.jobs.ids import fire_job_id
+from rqflow.broker.timers import armed
+from rqflow.job_ids import fire_job_id
 from rqflow.models import utcnow
-from rqflow.scheduler.timers import armed
 from tests.e2e.conftest import POLL_SECONDS, RECONCILE_SECONDS, Schedule, Stack
 from tests.e2e.faults import chaos
 from tests.e2e.faults.chaos import RedisServer

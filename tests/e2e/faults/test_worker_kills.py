@@ -176,7 +176,7 @@ def next_reconcile(scheduler: Proc) -> None:
 
 def sweep_as_of(stack: Stack, at: float) -> int:
     """Run RQ's abandoned-job cleanup as the scheduler does, in another process, as of ``at``."""
-    code = ("import sys; from rqflow.jobs.connection import get_redis; from rqflow.jobs.failures import "
+    code = ("import sys; from rqflow.broker.connection import get_redis; from rqflow.broker.callbacks import "
             "sweep_abandoned; print(sweep_abandoned(get_redis(), sys.argv[1], at=float(sys.argv[2])))")
     done = subprocess.run([sys.executable, "-c", code, stack.queue, str(at)], env=stack.env, cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=60, check=False)

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from rqflow.api.app import create_app
+from rqflow.app import create_app
 from rqflow.db import session_scope
 from rqflow.models import ScheduleRun, Workflow, utcnow
 from rqflow.settings import Settings, get_settings

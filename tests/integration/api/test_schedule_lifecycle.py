@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from rqflow.db import session_scope
 from rqflow.models import UserProfile, utcnow
 from rqflow.services import schedules as schedule_service
-from rqflow.services.signals import NullSignals
 from rqflow.settings import get_settings
+from rqflow.signals import NullSignals
 from tests.integration.conftest import ApiUser, in_future, make_schedule, make_workflow
 
 API = "/api/v1/schedules"

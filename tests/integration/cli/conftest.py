@@ -9,7 +9,7 @@ import pytest
 import uvicorn
 from typer.testing import CliRunner, Result
 
-from rqflow.api.app import create_app
+from rqflow.app import create_app
 from rqflow.cli import app
 from rqflow.settings import Settings
 from tests.helpers import free_port, wait_for

@@ -17,15 +17,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 from sqlalchemy import select
 
-from rqflow.api.app import create_app
+from rqflow.app import create_app
+from rqflow.broker.connection import get_queue
+from rqflow.broker.timers import SCHEDULED_SET
 from rqflow.db import session_scope
-from rqflow.jobs.connection import get_queue
 from rqflow.jobs.tasks import execute_run, execute_scheduled_trigger
 from rqflow.models import ScheduledJob, ScheduleRun, utcnow
-from rqflow.scheduler.timers import SCHEDULED_SET
 from rqflow.services import upkeep
-from rqflow.services.signals import NullSignals
 from rqflow.settings import Settings
+from rqflow.signals import NullSignals
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

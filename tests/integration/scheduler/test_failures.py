@@ -12,11 +12,12 @@ from rq import Worker
 from rq.job import Job
 from sqlalchemy import select
 
+from rqflow.broker.callbacks import sweep_abandoned
+from rqflow.broker.connection import get_queue
+from rqflow.broker.signals import RedisSignals
 from rqflow.db import session_scope
+from rqflow.job_ids import run_job_id
 from rqflow.jobs import failures
-from rqflow.jobs.connection import get_queue
-from rqflow.jobs.ids import run_job_id
-from rqflow.jobs.signals import RedisSignals
 from rqflow.models import NodeRun, ScheduledJob, ScheduleRun, WorkflowRun, utcnow
 from rqflow.services import upkeep
 from rqflow.services.occurrences import ABANDONED_REASON, fail_running_run
@@ -122,8 +123,8 @@ def test_rq_calls_the_failure_callback_of_an_abandoned_job(settings: Settings, r
     worker.prepare_execution(job)
     worker.prepare_job_execution(job)
 
-    assert failures.sweep_abandoned(redis, queue.name) == 0, "not abandoned while its heartbeat lasts"
-    assert failures.sweep_abandoned(redis, queue.name, at=time.time() + worker.get_heartbeat_ttl(job) + 1) == 1
+    assert sweep_abandoned(redis, queue.name) == 0, "not abandoned while its heartbeat lasts"
+    assert sweep_abandoned(redis, queue.name, at=time.time() + worker.get_heartbeat_ttl(job) + 1) == 1
 
     dead = _ledger(schedule.id)[0]
     assert (dead.id, dead.status, dead.error) == (run_id, "failed", failures.ABANDONED_ERROR)

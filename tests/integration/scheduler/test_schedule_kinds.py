@@ -17,16 +17,16 @@ import pytest
 from redis import Redis
 from sqlalchemy import select
 
+from rqflow.broker.timers import armed
 from rqflow.db import session_scope
-from rqflow.jobs.ids import fire_job_id
+from rqflow.job_ids import fire_job_id
 from rqflow.jobs.tasks import execute_scheduled_trigger
 from rqflow.models import ScheduledJob, ScheduleRun, UserProfile, utcnow
-from rqflow.scheduler.timers import armed
 from rqflow.schemas.common import MAX_DB_INT
 from rqflow.services import catchup, upkeep
 from rqflow.services.lifecycle import pause, resume
-from rqflow.services.signals import NullSignals
 from rqflow.settings import Settings
+from rqflow.signals import NullSignals
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 from tests.integration.ui.test_dashboard import sign_in
 

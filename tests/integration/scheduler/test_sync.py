@@ -9,13 +9,13 @@ from redis import Redis
 from redis.exceptions import WatchError
 from rq import Queue
 
+from rqflow.broker.lease import LEASE_KEY, Lease
+from rqflow.broker.timers import SCHEDULED_SET, TIMER_INDEX, Timer, TimerOptions, arm, armed
 from rqflow.db import get_sessionmaker, session_scope
-from rqflow.jobs.ids import fire_job_id
+from rqflow.job_ids import fire_job_id
 from rqflow.models import ScheduledJob, utcnow
-from rqflow.scheduler.lease import LEASE_KEY, Lease
 from rqflow.scheduler.process import RqflowScheduler
 from rqflow.scheduler.sync import reconcile, sync_schedule
-from rqflow.scheduler.timers import SCHEDULED_SET, TIMER_INDEX, Timer, TimerOptions, arm, armed
 from rqflow.services import upkeep
 from rqflow.settings import Settings
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow

@@ -8,14 +8,14 @@ import pytest
 from redis import Redis
 from sqlalchemy import select
 
+from rqflow.broker.timers import armed
 from rqflow.db import session_scope
-from rqflow.jobs.ids import fire_job_id
+from rqflow.job_ids import fire_job_id
 from rqflow.jobs.tasks import execute_scheduled_trigger
 from rqflow.models import NodeRun, ScheduledJob, ScheduleRun, WorkflowRun, utcnow
-from rqflow.scheduler.timers import armed
 from rqflow.services.occurrences import claim_occurrence
-from rqflow.services.signals import NullSignals
 from rqflow.settings import Settings
+from rqflow.signals import NullSignals
 from rqflow.timing.jitter import fire_at
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 

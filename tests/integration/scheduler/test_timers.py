@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from redis import Redis
 from rq.job import Job, JobStatus
 
-from rqflow.jobs.ids import fire_job_id
-from rqflow.scheduler.timers import SCHEDULED_SET, TIMER_INDEX, Timer, TimerOptions, _fire_job, arm
+from rqflow.broker.timers import SCHEDULED_SET, TIMER_INDEX, Timer, TimerOptions, _fire_job, arm
+from rqflow.job_ids import fire_job_id
 
 OPTIONS = TimerOptions(queue_name="timers-test", job_timeout=321, result_ttl=654)
 COMPARED = ("func_name", "args", "kwargs", "origin", "timeout", "result_ttl", "description", "failure_callback",

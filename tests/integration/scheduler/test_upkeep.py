@@ -9,14 +9,14 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy import select
 
+from rqflow.broker.signals import RedisSignals
 from rqflow.db import session_scope
-from rqflow.jobs.signals import RedisSignals
 from rqflow.models import ScheduleChange, ScheduledJob, ScheduleRun, UserProfile, utcnow
 from rqflow.scheduler.sync import requeue_lost
 from rqflow.services import schedules as schedule_service
 from rqflow.services import upkeep
-from rqflow.services.signals import NullSignals
 from rqflow.settings import Settings
+from rqflow.signals import NullSignals
 from tests.integration.conftest import ApiUser, RecordingSignals, make_schedule, make_workflow
 
 

@@ -16,8 +16,8 @@ from rqflow.db import session_scope
 from rqflow.engine.runner import run_workflow
 from rqflow.models import Base, UserProfile, Workflow, utcnow
 from rqflow.services.schedules import trigger_schedule_now
-from rqflow.services.signals import NullSignals
 from rqflow.settings import Settings
+from rqflow.signals import NullSignals
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 
 # Columns that a read changes by design: authenticating stamps the token's last use.

@@ -33,13 +33,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from rqflow.api.app import create_app
+from rqflow.app import create_app
+from rqflow.components.tool_catalog import list_tools
 from rqflow.db import session_scope
+from rqflow.events import ScheduleTarget
 from rqflow.models import UserProfile
 from rqflow.services import users
+from rqflow.services.triggers import TriggerResolver
 from rqflow.settings import Settings
-from rqflow.tools.catalog import list_tools
-from rqflow.triggers import ScheduleTarget, TriggerResolver
 from tests.integration.conftest import WORKFLOW, ApiUser
 from tests.integration.security.conftest import World, capture, snapshot
 

@@ -40,9 +40,9 @@ from schemathesis.specs.openapi.checks import (
 )
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from rqflow.api.app import create_app
+from rqflow.app import create_app
+from rqflow.components.tool_catalog import SCHEDULER_TOOLS
 from rqflow.settings import Settings
-from rqflow.tools.catalog import SCHEDULER_TOOLS
 from tests.integration.conftest import WORKFLOW, ApiUser
 from tests.integration.security.conftest import World, capture, restore
 

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from rqflow.api.app import create_app
+from rqflow.app import create_app
 from rqflow.db import session_scope
 from rqflow.engine.runner import run_workflow
 from rqflow.models import ScheduledJob, ScheduleRun, UserProfile, Workflow, utcnow

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from rqflow.engine.graph import Edge
+from rqflow.graph import Edge
 from rqflow.ui.formatting import local_time, relative_time, seconds_text
 from rqflow.ui.graph_layout import layers
 from rqflow.ui.session import safe_next

@@ -15,11 +15,12 @@ from redis import Redis
 from rq import Queue
 from sqlalchemy import Engine, create_engine
 
+from rqflow.broker.figures import read_figures
+from rqflow.broker.lease import LEASE_KEY
+from rqflow.broker.metrics import record_duplicate, record_start
+from rqflow.broker.timers import SCHEDULED_SET
 from rqflow.migrations import upgrade
 from rqflow.observability.collector import RqflowCollector
-from rqflow.observability.firing import record_duplicate, record_start
-from rqflow.scheduler.lease import LEASE_KEY
-from rqflow.scheduler.timers import SCHEDULED_SET
 from rqflow.settings import Settings
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -34,7 +35,7 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 def _scrape(settings: Settings, *, engine: Engine, redis: Redis) -> Samples:
     registry = CollectorRegistry()
-    registry.register(RqflowCollector(settings, engine=lambda: engine, redis=lambda: redis))
+    registry.register(RqflowCollector(settings, engine=lambda: engine, redis=lambda: read_figures(redis, settings)))
     return _samples(text_string_to_metric_families(generate_latest(registry).decode()))
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import fakeredis
 import pytest
 
-from rqflow.observability.firing import (
+from rqflow.broker.metrics import (
     INF,
     LATENESS_BUCKETS,
     bucket_field,
@@ -74,7 +74,7 @@ def test_duplicates_are_counted(redis: fakeredis.FakeRedis) -> None:
 def test_redis_down_never_fails_the_caller(server: fakeredis.FakeServer, redis: fakeredis.FakeRedis,
                                            caplog: pytest.LogCaptureFixture) -> None:
     server.connected = False
-    with caplog.at_level(logging.DEBUG, logger="rqflow.observability.firing"):
+    with caplog.at_level(logging.DEBUG, logger="rqflow.broker.metrics"):
         record_duplicate(redis)
         record_start(scheduled_for=T0, started_at=T0, trigger_kind="schedule", connection=redis)
     assert [r.levelno for r in caplog.records] == [logging.DEBUG, logging.DEBUG]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import fakeredis
 from rq import Queue, SimpleWorker
 
+from rqflow.jobs.task_context import task_context
 from rqflow.observability.context import bind, current
-from rqflow.observability.task_context import task_context
 
 seen: list[dict[str, str | int]] = []
 

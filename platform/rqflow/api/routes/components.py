@@ -5,7 +5,7 @@ from __future__ import annotations
 from rqflow.api.deps import CurrentUser
 from rqflow.api.routing import SlashTolerantRouter
 from rqflow.components import load_components
-from rqflow.components.base import Component
+from rqflow.node_types.base import Component
 from rqflow.schemas.components import ComponentPublic
 
 router = SlashTolerantRouter(prefix="/api/v1/components", tags=["components"])

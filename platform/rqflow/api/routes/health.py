@@ -6,12 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from rqflow.broker.connection import BrokerError, ping
 from rqflow.db import get_engine
-from rqflow.jobs.connection import get_redis
 
 router = APIRouter(tags=["health"])
 
@@ -42,7 +41,7 @@ def _check_database(url: str) -> str:
 
 def _check_redis(url: str) -> str:
     try:
-        get_redis(url).ping()
-    except (RedisError, OSError) as exc:
+        ping(url)
+    except (BrokerError, OSError) as exc:
         return f"error: {type(exc).__name__}"
     return "ok"

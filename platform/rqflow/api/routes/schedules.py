@@ -8,9 +8,8 @@ from fastapi import Query, Response, status
 
 from rqflow.api.deps import CurrentUser, SessionDep, SettingsDep, SignalsDep
 from rqflow.api.pagination import Limit, Offset
-from rqflow.api.presenters import schedule_public
 from rqflow.api.routing import SlashTolerantRouter
-from rqflow.api.trigger_rate import check_trigger_rate
+from rqflow.broker.trigger_rate import check_trigger_rate
 from rqflow.models import utcnow
 from rqflow.schemas.common import NO_NUL, Page
 from rqflow.schemas.schedule import (
@@ -29,6 +28,7 @@ from rqflow.schemas.schedule import (
 )
 from rqflow.services import audit, backfill, previews
 from rqflow.services import schedules as service
+from rqflow.services.presenters import schedule_public
 
 router = SlashTolerantRouter(prefix="/api/v1/schedules", tags=["schedules"])
 

@@ -13,12 +13,12 @@ from fastapi.responses import JSONResponse
 
 from rqflow.api.deps import CurrentUser, SessionDep, SignalsDep
 from rqflow.api.routing import SlashTolerantRouter
+from rqflow.components.strict_schema import strict_schema
 from rqflow.components.tool import ToolCaller, ToolComponent
+from rqflow.components.tool_catalog import anthropic_tool, invoke_tool, list_tools, openai_tool
 from rqflow.schemas.components import ToolAnnotations, ToolPublic
 from rqflow.schemas.errors import ErrorPublic
 from rqflow.schemas.tools import ToolAnswer
-from rqflow.tools.catalog import anthropic_tool, invoke_tool, list_tools, openai_tool
-from rqflow.tools.strict_schema import strict_schema
 
 router = SlashTolerantRouter(prefix="/api/v1/tools", tags=["tools"])
 STATUS_BY_KIND = {"invalid_input": 422, "not_found": 404, "conflict": 409}

@@ -8,11 +8,11 @@ from fastapi import Path, Response, status
 
 from rqflow.api.deps import CurrentUser, SessionDep
 from rqflow.api.pagination import Limit, Offset
-from rqflow.api.presenters import workflow_public, workflow_run_public
 from rqflow.api.routing import SlashTolerantRouter
 from rqflow.schemas.common import MAX_DB_INT, Page
 from rqflow.schemas.workflow import WorkflowCreate, WorkflowPublic, WorkflowRunPublic, WorkflowUpdate
 from rqflow.services import workflows as service
+from rqflow.services.presenters import workflow_public, workflow_run_public
 
 router = SlashTolerantRouter(prefix="/api/v1/workflows", tags=["workflows"])
 runs_router = SlashTolerantRouter(prefix="/api/v1/workflow-runs", tags=["workflows"])

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from rqflow.engine.runner import run_workflow
 from rqflow.events import ScheduleEvent
 from rqflow.models import UserProfile, Workflow, WorkflowRun
-from rqflow.services.signals import SchedulerSignals
-from rqflow.triggers.resolver import TriggerResolver
+from rqflow.services.triggers import TriggerResolver
+from rqflow.signals import SchedulerSignals
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from rqflow.components.registry import load_components
+from rqflow.components.strict_schema import strict_schema
 from rqflow.components.tool import ToolCaller, ToolComponent
-from rqflow.tools.results import failure
-from rqflow.tools.strict_schema import strict_schema
+from rqflow.components.tool_results import failure
+from rqflow.node_types.registry import load_components
 
 SCHEDULER_TOOLS = ("schedule_create", "schedule_pause", "schedule_resume", "schedule_stop", "schedule_list")
 

@@ -13,7 +13,7 @@ is made:
   ``slice``, ``wordwrap``) check the size they would make;
 - methods: text and lists keep only those that cannot grow their input (no ``center``,
   ``ljust``, ``zfill``, ``format``, ``join``, ``replace`` ...), numbers none at all;
-- the rendered text of one string stops at the limit (see :mod:`rqflow.engine.templates`).
+- the rendered text of one string stops at the limit (see :mod:`rqflow.components.templates`).
 
 A refusal is a :class:`TemplateTooLarge` (a Jinja ``SecurityError``): the node fails with
 it, the worker does not notice. Time is bounded separately, by the node's deadline.

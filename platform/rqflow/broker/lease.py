@@ -17,7 +17,7 @@ import uuid
 from redis import Redis
 from redis.client import Pipeline
 
-from rqflow.scheduler.timers import as_text
+from rqflow.broker.timers import as_text
 
 LEASE_KEY = "rqflow:scheduler:lease"
 
@@ -56,7 +56,7 @@ class Lease:
     def fence(self, pipe: Pipeline) -> bool:
         """WATCH the lease on ``pipe``; True if it is ours, and then a transaction ``pipe`` goes on to
         execute fails with ``WatchError`` if the lease changes hands before it runs."""
-        pipe.watch(self.key)
+        pipe.watch(self.key)  # type: ignore[no-untyped-call]  # redis-py leaves watch() untyped
         value = pipe.get(self.key)
         return value is not None and as_text(value) == self.token
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from rqflow.models import UserProfile
-from rqflow.services.signals import NullSignals, SchedulerSignals
+from rqflow.signals import NullSignals, SchedulerSignals
 
 
 class NodeConfig(BaseModel):

@@ -23,8 +23,8 @@ from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 
+from rqflow.broker.connection import get_redis
 from rqflow.errors import RateLimited
-from rqflow.jobs.connection import get_redis
 from rqflow.settings import Settings
 
 log = logging.getLogger(__name__)

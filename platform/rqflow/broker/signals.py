@@ -1,4 +1,4 @@
-"""The Redis implementation of :class:`rqflow.services.signals.SchedulerSignals`."""
+"""The Redis implementation of :class:`rqflow.signals.SchedulerSignals`."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from datetime import datetime
 from redis import Redis
 from redis.exceptions import RedisError
 
-from rqflow.jobs.connection import WAKE_CHANNEL, get_queue
-from rqflow.jobs.failures import on_failure
-from rqflow.jobs.ids import run_job_id
-from rqflow.observability.firing import record_duplicate, record_start
-from rqflow.scheduler.timers import Timer, TimerOptions, arm
+from rqflow.broker.callbacks import on_failure
+from rqflow.broker.connection import get_queue
+from rqflow.broker.metrics import record_duplicate, record_start
+from rqflow.broker.timers import Timer, TimerOptions, arm
+from rqflow.broker.wake import ScheduleChanged, TimerArmed, publish
+from rqflow.job_ids import run_job_id
 from rqflow.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ class RedisSignals:
     def schedule_changed(self, schedule_id: str) -> None:
         """Wake the scheduler so it re-arms this schedule now rather than at the next reconcile."""
         try:
-            self.connection.publish(WAKE_CHANNEL, f"changed:{schedule_id}")
+            publish(self.connection, ScheduleChanged(schedule_id))
         except RedisError as exc:  # the row is committed; the reconcile loop will catch up
             log.warning("could not notify the scheduler about %s: %s", schedule_id, exc)
 
@@ -51,7 +52,7 @@ class RedisSignals:
         """Arm the timer and wake the scheduler, so it need not wait for its next poll to see it."""
         try:
             arm(self.connection, [Timer(schedule_id, occurrence, fire_at)], TimerOptions.from_settings(get_settings()))
-            self.connection.publish(WAKE_CHANNEL, "armed")
+            publish(self.connection, TimerArmed())
         except RedisError as exc:  # the claim is committed; the scheduler's reconcile pass arms it
             log.warning("could not arm the next occurrence of %s: %s", schedule_id, exc)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from rqflow.components.base import Component
 from rqflow.errors import InvalidInput
+from rqflow.node_types.base import Component
 
 BUILTIN_MODULES = (
     "rqflow.components.trigger_schedule",

@@ -1,6 +1,6 @@
 """How services tell the scheduling machinery about a change, without knowing Redis or RQ.
 
-The API and the tools pass a Redis-backed implementation (``rqflow.jobs.signals``);
+The API and the tools pass a Redis-backed implementation (``rqflow.broker.signals``);
 code that runs without Redis passes :class:`NullSignals`, and the scheduler's
 reconcile loop catches up within one period.
 """

@@ -21,8 +21,8 @@ from rq.job import Job, JobStatus
 from rq.utils import now, utcformat
 from rq_scheduler import Scheduler
 
-from rqflow.jobs.failures import on_failure
-from rqflow.jobs.ids import FIRE_PREFIX, fire_job_id
+from rqflow.broker.callbacks import on_failure
+from rqflow.job_ids import FIRE_PREFIX, fire_job_id
 from rqflow.settings import Settings
 
 SCHEDULED_SET = Scheduler.scheduled_jobs_key

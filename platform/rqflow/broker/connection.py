@@ -5,12 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue
 
 from rqflow.settings import get_settings
 
-# The channel on which services and workers wake the scheduler (see rqflow.scheduler.process).
-WAKE_CHANNEL = "rqflow:scheduler:wake"
+# What a call to Redis raises when Redis is away or answers an error (callers above the broker catch this).
+BrokerError = RedisError
 
 
 @lru_cache(maxsize=4)
@@ -30,3 +31,9 @@ def worker_queues(connection: Redis | None = None) -> list[Queue]:
     """What a worker listens to, in order: RQ takes from the first queue that has a job, so scheduled
     occurrences never wait behind anyone's bulk work (at most behind the one job a worker is running)."""
     return [get_queue(connection), get_queue(connection, bulk=True)]
+
+
+def ping(url: str) -> None:
+    """Check that Redis answers (raises :data:`BrokerError` or OSError)."""
+    get_redis(url).ping()
+

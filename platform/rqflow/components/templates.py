@@ -2,7 +2,7 @@
 
 A string that is exactly one ``{{ expression }}`` becomes the expression's value
 (so a number stays a number); any other string with ``{{`` is rendered as text.
-Expressions run in a bounded sandbox (:mod:`rqflow.engine.sandbox`): a workflow author
+Expressions run in a bounded sandbox (:mod:`rqflow.components.sandbox`): a workflow author
 cannot reach Python internals, nor make a value or a rendered string larger than
 ``RQFLOW_TEMPLATE_MAX_CHARS``. Statements (``{% ... %}``) are not allowed.
 """
@@ -13,7 +13,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from rqflow.engine.sandbox import SETTING, BoundedEnvironment, TemplateTooLarge
+from rqflow.components.sandbox import SETTING, BoundedEnvironment, TemplateTooLarge
 from rqflow.settings import get_settings
 
 _WHOLE = re.compile(r"^\{\{\s*(.+?)\s*\}\}$", re.DOTALL)
