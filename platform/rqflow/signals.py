@@ -17,7 +17,7 @@ class SchedulerSignals(Protocol):
     def schedule_changed(self, schedule_id: str) -> None:
         """The row changed (created, edited, paused, resumed, deleted): re-arm or cancel its timer."""
 
-    def run_now(self, *, schedule_id: str, run_id: int, scheduled_for: datetime, bulk: bool = False) -> None:
+    def run_now(self, *, schedule_id: str, run_id: int, bulk: bool = False) -> None:
         """Put a run (already in the ledger, status ``enqueued``) on the queue.
 
         ``bulk``: a manual run or a backfill, which goes to the queue workers take only when no
@@ -40,7 +40,7 @@ class NullSignals:
     def schedule_changed(self, schedule_id: str) -> None:
         """Ignore; the reconcile loop will notice."""
 
-    def run_now(self, *, schedule_id: str, run_id: int, scheduled_for: datetime, bulk: bool = False) -> None:
+    def run_now(self, *, schedule_id: str, run_id: int, bulk: bool = False) -> None:
         """Ignore; the scheduler's sweep queues ``enqueued`` rows that have no job."""
 
     def duplicate_refused(self) -> None:

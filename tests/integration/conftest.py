@@ -112,7 +112,7 @@ class RecordingSignals:
     def schedule_changed(self, schedule_id: str) -> None:
         self.changed.append(schedule_id)
 
-    def run_now(self, *, schedule_id: str, run_id: int, scheduled_for: datetime, bulk: bool = False) -> None:
+    def run_now(self, *, schedule_id: str, run_id: int, bulk: bool = False) -> None:
         self.queued.append(run_id)
         if bulk:
             self.bulk.append(run_id)

@@ -32,7 +32,7 @@ class RedisSignals:
         except RedisError as exc:  # the row is committed; the reconcile loop will catch up
             log.warning("could not notify the scheduler about %s: %s", schedule_id, exc)
 
-    def run_now(self, *, schedule_id: str, run_id: int, scheduled_for: datetime, bulk: bool = False) -> None:
+    def run_now(self, *, schedule_id: str, run_id: int, bulk: bool = False) -> None:
         """Enqueue a ledger row's run; its id makes a repeated enqueue harmless (the claim runs it once)."""
         settings = get_settings()
         get_queue(self.connection, bulk=bulk).enqueue(

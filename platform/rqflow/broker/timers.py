@@ -102,9 +102,19 @@ class FireJobTemplate:
 
     def fields(self, timer: Timer, created_at: str) -> dict[FieldT, EncodableT]:
         """The whole hash of ``timer``'s job."""
-        args = (timer.schedule_id, timer.occurrence.astimezone(UTC).isoformat())
+        args = fire_args(timer.schedule_id, timer.occurrence)
         return {**self.shared, "created_at": created_at, "data": self.dumps((TASK, None, args, {})),
                 "description": _description(*args)}
+
+
+def fire_args(schedule_id: str, occurrence: datetime) -> tuple[str, str]:
+    """The arguments of a fire job, as stored in Redis: the schedule id and the occurrence in UTC, ISO 8601."""
+    return schedule_id, occurrence.astimezone(UTC).isoformat()
+
+
+def occurrence_of(stored: str) -> datetime:
+    """The occurrence a fire job's second argument holds (the inverse of :func:`fire_args`)."""
+    return datetime.fromisoformat(stored)
 
 
 def _description(schedule_id: str, occurrence: str) -> str:
@@ -112,16 +122,16 @@ def _description(schedule_id: str, occurrence: str) -> str:
 
 
 def _fire_job(connection: Redis, schedule_id: str, when: datetime, options: TimerOptions) -> Job:
-    occurrence = when.astimezone(UTC).isoformat()
+    args = fire_args(schedule_id, when)
     job = Job.create(
         TASK,
-        args=(schedule_id, occurrence),
+        args=args,
         connection=connection,
         id=fire_job_id(schedule_id, when),
         timeout=options.job_timeout,
         result_ttl=options.result_ttl,
         status=JobStatus.SCHEDULED,
-        description=_description(schedule_id, occurrence),
+        description=_description(*args),
         on_failure=on_failure(),  # a run whose process dies is failed at once, not left running
     )
     job.origin = options.queue_name

@@ -15,6 +15,7 @@ from rq import get_current_job
 
 from rqflow.broker.connection import get_redis
 from rqflow.broker.signals import RedisSignals
+from rqflow.broker.timers import occurrence_of
 from rqflow.jobs.task_context import task_context
 from rqflow.worker.occurrence import Delivery, fire, run_queued
 
@@ -24,7 +25,7 @@ def execute_scheduled_trigger(scheduled_job_id: str, scheduled_for: str) -> dict
     """Run one scheduled occurrence of ``scheduled_job_id`` at most once."""
     rq_job = get_current_job()
     delivery = Delivery(rq_job.id, _aware(rq_job.enqueued_at)) if rq_job else Delivery()
-    outcome = fire(scheduled_job_id, datetime.fromisoformat(scheduled_for), delivery=delivery,
+    outcome = fire(scheduled_job_id, occurrence_of(scheduled_for), delivery=delivery,
                    signals=RedisSignals(get_redis()))
     return outcome.as_result()
 

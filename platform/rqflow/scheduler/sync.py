@@ -101,6 +101,5 @@ def requeue_lost(connection: Redis, runs: list[QueuedRun], signals: SchedulerSig
     statuses = job_statuses(connection, [run.rq_job_id for run in runs if run.rq_job_id])
     lost = [run for run in runs if not run.rq_job_id or statuses.get(run.rq_job_id) not in IN_FLIGHT]
     for run in lost:
-        signals.run_now(schedule_id=run.schedule_id, run_id=run.run_id, scheduled_for=run.scheduled_for,
-                        bulk=is_bulk(run.trigger_kind))
+        signals.run_now(schedule_id=run.schedule_id, run_id=run.run_id, bulk=is_bulk(run.trigger_kind))
     return len(lost)

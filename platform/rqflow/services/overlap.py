@@ -132,9 +132,8 @@ def _enqueue(db: Session, row: ScheduleRun, now: datetime, signals: SchedulerSig
     """Hand the row to a worker once the transaction commits (its job id makes a repeat harmless)."""
     row.status, row.enqueued_at = "enqueued", now
     row.rq_job_id = run_job_id(row.scheduled_job_id, row.id)
-    schedule_id, run_id, scheduled_for, bulk = row.scheduled_job_id, row.id, row.scheduled_for, is_bulk(row.trigger_kind)
-    on_commit(db, lambda: signals.run_now(schedule_id=schedule_id, run_id=run_id, scheduled_for=scheduled_for,
-                                          bulk=bulk))
+    schedule_id, run_id, bulk = row.scheduled_job_id, row.id, is_bulk(row.trigger_kind)
+    on_commit(db, lambda: signals.run_now(schedule_id=schedule_id, run_id=run_id, bulk=bulk))
     return row
 
 

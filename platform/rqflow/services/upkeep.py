@@ -53,7 +53,6 @@ class QueuedRun:
 
     run_id: int
     schedule_id: str
-    scheduled_for: datetime
     rq_job_id: str | None
     trigger_kind: str
 
@@ -123,8 +122,7 @@ def hand_over_idle(db: Session, *, now: datetime, signals: SchedulerSignals) -> 
 
 def queued_runs(db: Session, *, now: datetime) -> list[QueuedRun]:
     """Rows handed to the queue a while ago and not yet started, to re-queue if Redis lost their job."""
-    query = (select(ScheduleRun.id, ScheduleRun.scheduled_job_id, ScheduleRun.scheduled_for, ScheduleRun.rq_job_id,
-                    ScheduleRun.trigger_kind)
+    query = (select(ScheduleRun.id, ScheduleRun.scheduled_job_id, ScheduleRun.rq_job_id, ScheduleRun.trigger_kind)
              .where(ScheduleRun.status == "enqueued", ScheduleRun.enqueued_at < now - REQUEUE_AFTER)
              .order_by(ScheduleRun.id).limit(PASS_LIMIT))
     rows = [QueuedRun(*row) for row in db.execute(query)]

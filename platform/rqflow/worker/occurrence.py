@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from rqflow.components import load_components
 from rqflow.db import session_scope
 from rqflow.models import UserProfile, utcnow
-from rqflow.observability.context import bind
+from rqflow.observability.context import log_context
 from rqflow.services.occurrences import StartedRun, claim_occurrence, claim_run, finish_run
 from rqflow.signals import SchedulerSignals
 from rqflow.worker.dispatch import dispatch_schedule_event
@@ -97,7 +97,11 @@ def run_queued(run_id: int, *, signals: SchedulerSignals, sessions: Sessions = s
 
 def run_started(started: StartedRun, *, signals: SchedulerSignals, sessions: Sessions = session_scope) -> Outcome:
     """Start the workflows the schedule's event matches, then record how the run ended, whatever happens."""
-    bind(schedule_id=started.schedule_id, scheduled_for=started.scheduled_for, run_id=started.run_id)
+    with log_context(schedule_id=started.schedule_id, scheduled_for=started.scheduled_for, run_id=started.run_id):
+        return _run(started, signals=signals, sessions=sessions)
+
+
+def _run(started: StartedRun, *, signals: SchedulerSignals, sessions: Sessions) -> Outcome:
     signals.run_started(scheduled_for=started.scheduled_for, started_at=started.started_at,
                         trigger_kind=started.trigger_kind)
     load_components()

@@ -114,7 +114,7 @@ def test_rq_calls_the_failure_callback_of_an_abandoned_job(settings: Settings, r
     workflow_id = make_workflow(alice)
     schedule = make_schedule(alice, workflow_id)
     run_id = _running_row(schedule.id, workflow_id, run_job_id(schedule.id, 1))
-    RedisSignals(redis).run_now(schedule_id=schedule.id, run_id=1, scheduled_for=utcnow())
+    RedisSignals(redis).run_now(schedule_id=schedule.id, run_id=1)
     queue = get_queue(redis)
     job = Job.fetch(run_job_id(schedule.id, 1), connection=redis)
     assert job.failure_callback is failures.job_failed, "every job rqflow queues carries the callback"

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from rqflow.db import get_engine, get_sessionmaker
 from rqflow.jobs.preload import warm_statement_cache
 from rqflow.models import Base
+from rqflow.observability.context import current
 from rqflow.settings import Settings
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 
@@ -34,6 +35,7 @@ def test_the_warm_up_compiles_the_hot_statements_and_rolls_everything_back(
     assert len(engine._compiled_cache) >= 10  # claim, workflow run, node run, finish
     assert _row_counts() == before_rows
     assert sorted(redis.keys("*")) == before_keys  # its signals went nowhere
+    assert current() == {}, "the made-up occurrence's ids would label the worker's own log lines"
 
 
 def test_a_database_it_cannot_use_costs_only_the_speed_up() -> None:
