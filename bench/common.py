@@ -24,7 +24,7 @@ from sqlalchemy import create_engine, insert, text
 from rqflow.db import dispose_engines, get_engine, get_sessionmaker
 from rqflow.local_redis import start_redis_server
 from rqflow.migrations import upgrade
-from rqflow.models import ScheduledJob, UserProfile, Workflow, WorkflowNode, utcnow
+from rqflow.models import Schedule, UserProfile, Workflow, WorkflowNode, utcnow
 from tests.helpers import free_port
 
 POSTGRES_ADMIN = os.environ.get("RQFLOW_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -102,7 +102,7 @@ def add_schedules(url: str, count: int, *, first_run: datetime | None = None, sp
         rows = [_schedule_row(i, first_run, spread_seconds, interval_seconds, name_prefix, workflow_id, user_id)
                 for i in range(count)]
         for start in range(0, count, 5000):
-            db.execute(insert(ScheduledJob), rows[start:start + 5000])
+            db.execute(insert(Schedule), rows[start:start + 5000])
         db.commit()
     return [str(row["id"]) for row in rows]
 

@@ -41,7 +41,7 @@ from rqflow.broker.timers import armed
 from rqflow.db import get_engine, session_scope
 from rqflow.job_ids import fire_job_id
 from rqflow.migrations import upgrade
-from rqflow.models import ScheduledJob, ScheduleRun, UserProfile, WorkflowRun, utcnow
+from rqflow.models import Schedule, ScheduleRun, UserProfile, WorkflowRun, utcnow
 from rqflow.schemas.schedule import ScheduleCreate
 from rqflow.schemas.workflow import WorkflowCreate
 from rqflow.services import schedules as schedule_service
@@ -110,7 +110,7 @@ class Proc:
 
 
 @dataclass
-class Schedule:
+class LiveSchedule:
     """What a test needs to know about a schedule it created."""
 
     id: str
@@ -263,7 +263,7 @@ class Stack:
         return self.user_id
 
     def create_interval_schedule(self, seconds: int, *, target: str = SIDE_EFFECT_CALLABLE,
-                                 target_kwargs: dict[str, Any] | None = None, **fields: Any) -> Schedule:
+                                 target_kwargs: dict[str, Any] | None = None, **fields: Any) -> LiveSchedule:
         """A workflow (trigger -> side effect) and an interval schedule on it, created now.
 
         ``target`` is the workflow's python_call (called with ``target_kwargs``, e.g. ``{"seconds": 2}``
@@ -283,7 +283,7 @@ class Stack:
             job = schedule_service.create_schedule(db=db, owner=owner, data=data, now=utcnow(),
                                                    signals=RedisSignals(self.redis))
             assert job.next_run_at is not None
-            schedule = Schedule(id=job.id, workflow_id=workflow.id, interval=timedelta(seconds=seconds),
+            schedule = LiveSchedule(id=job.id, workflow_id=workflow.id, interval=timedelta(seconds=seconds),
                                 first=job.next_run_at)
         return schedule
 
@@ -297,9 +297,9 @@ class Stack:
                      .order_by(ScheduleRun.scheduled_for, ScheduleRun.id))
             return list(db.scalars(query))
 
-    def row(self, schedule_id: str) -> ScheduledJob:
+    def row(self, schedule_id: str) -> Schedule:
         with Session(self.observer) as db:
-            row = db.get(ScheduledJob, schedule_id)
+            row = db.get(Schedule, schedule_id)
             assert row is not None
             return row
 
@@ -315,7 +315,7 @@ class Stack:
         return [r for r in self.runs(schedule_id)
                 if r.status == "succeeded" and (after is None or r.scheduled_for > after)]
 
-    def wait_succeeded(self, schedule: Schedule, count: int, *, after: datetime | None = None,
+    def wait_succeeded(self, schedule: LiveSchedule, count: int, *, after: datetime | None = None,
                        timeout: float | None = None, what: str = "") -> list[ScheduleRun]:
         """Wait until ``count`` occurrences (after ``after``) have succeeded; check processes stay up."""
         budget = timeout if timeout is not None else count * schedule.interval.total_seconds() + 20
@@ -385,7 +385,7 @@ def assert_effects_once(effects: list[tuple[datetime, int]], runs: list[Schedule
     )
 
 
-def settle_and_check(stack: Stack, schedule: Schedule) -> list[ScheduleRun]:
+def settle_and_check(stack: Stack, schedule: LiveSchedule) -> list[ScheduleRun]:
     """With no scheduler left, wait until nothing is in flight and check the ledger end to end.
 
     Every occurrence from the first has one row, each ``succeeded`` or ``missed``, and every

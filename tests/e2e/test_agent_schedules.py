@@ -14,13 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rqflow.db import session_scope
-from rqflow.models import NodeRun, ScheduledJob, UserProfile, utcnow
+from rqflow.models import NodeRun, Schedule, UserProfile, utcnow
 from rqflow.schemas.schedule import ScheduleCreate
 from rqflow.schemas.workflow import WorkflowCreate
 from rqflow.services import schedules as schedule_service
 from rqflow.services.workflows import create_workflow
 from rqflow.signals import NullSignals
-from tests.e2e.conftest import Schedule, Stack, assert_effects_once, workflow_body
+from tests.e2e.conftest import LiveSchedule, Stack, assert_effects_once, workflow_body
 from tests.helpers import wait_for
 from tests.llm_stub import LlmStub, ToolCall, final, tool_calls
 
@@ -71,15 +71,15 @@ def test_an_agent_creates_a_schedule_that_then_fires(stack: Stack) -> None:
                                                     "max_runs": 1}))
             starter_id = starter.id
 
-        def made() -> ScheduledJob | None:
+        def made() -> Schedule | None:
             stack.assert_running()
             with Session(stack.observer) as db:
-                return db.scalars(select(ScheduledJob).where(ScheduledJob.name == AGENT_SCHEDULE)).first()
+                return db.scalars(select(Schedule).where(Schedule.name == AGENT_SCHEDULE)).first()
 
         created = wait_for(made, timeout=60, interval=0.25, what="the agent to create its schedule")
         assert created.workflow_id == target.id and created.user_profile_id == stack.user()
         assert created.interval_seconds == 1 and created.next_run_at is not None
-        schedule = Schedule(id=created.id, workflow_id=target.id, interval=timedelta(seconds=1),
+        schedule = LiveSchedule(id=created.id, workflow_id=target.id, interval=timedelta(seconds=1),
                             first=created.next_run_at)
         runs = stack.wait_succeeded(schedule, 3, timeout=60, what="the agent's schedule to run three times")
 

@@ -25,7 +25,7 @@ import pytest
 
 from rqflow.models import ScheduleRun, utcnow
 from rqflow.timing.catchup import MISSED_SKIP, MISSED_SUPERSEDED
-from tests.e2e.conftest import LEASE_SECONDS, Schedule, Stack, assert_contiguous, assert_effects_once
+from tests.e2e.conftest import LEASE_SECONDS, LiveSchedule, Stack, assert_contiguous, assert_effects_once
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -95,7 +95,7 @@ def test_catchup_policy_after_scheduler_downtime(stack: Stack, database_url: str
     stack.start_worker()
     stack.wait_leader(scheduler)
     stack.wait_workers()
-    schedule: Schedule = stack.create_interval_schedule(INTERVAL, catchup_policy=policy)
+    schedule: LiveSchedule = stack.create_interval_schedule(INTERVAL, catchup_policy=policy)
     assert stack.row(schedule.id).catchup_policy == policy
     stack.wait_succeeded(schedule, BEFORE)
 

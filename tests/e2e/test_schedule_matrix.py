@@ -41,7 +41,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rqflow.job_ids import fire_job_id
-from rqflow.models import ScheduledJob, ScheduleRun, utcnow
+from rqflow.models import Schedule, ScheduleRun, utcnow
 from rqflow.timing.catchup import MISSED_SKIP, MISSED_SUPERSEDED
 from tests.e2e.conftest import FINAL_STATUSES, Stack, assert_effects_once, workflow_body
 from tests.e2e.test_http_api import create_user_token
@@ -132,7 +132,7 @@ class Matrix:
     def write(self, cell: Cell, **columns: Any) -> None:
         """Set columns of the cell's row directly: the simulated downtime of the cron cells."""
         with Session(self.stack.observer) as db, db.begin():
-            row = db.get(ScheduledJob, cell.schedule_id)
+            row = db.get(Schedule, cell.schedule_id)
             assert row is not None
             for name, value in columns.items():
                 setattr(row, name, value)

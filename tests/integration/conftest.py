@@ -13,7 +13,7 @@ from redis import Redis
 
 from rqflow.app import create_app
 from rqflow.db import session_scope
-from rqflow.models import ScheduledJob, UserProfile, utcnow
+from rqflow.models import Schedule, UserProfile, utcnow
 from rqflow.schemas.schedule import ScheduleCreate
 from rqflow.schemas.workflow import WorkflowCreate
 from rqflow.services.schedules import create_schedule
@@ -88,7 +88,7 @@ def make_workflow(user: ApiUser, **overrides: Any) -> int:
         return create_workflow(db=db, owner=profile, data=WorkflowCreate.model_validate({**WORKFLOW, **overrides})).id
 
 
-def make_schedule(user: ApiUser, workflow_id: int, *, now: datetime | None = None, **overrides: Any) -> ScheduledJob:
+def make_schedule(user: ApiUser, workflow_id: int, *, now: datetime | None = None, **overrides: Any) -> Schedule:
     """Store an active schedule (default: every 60 s) through the service."""
     fields = {"name": "every-minute", "workflow_id": workflow_id, "schedule_type": "interval", "interval_seconds": 60}
     with session_scope() as db:

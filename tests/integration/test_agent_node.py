@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from rqflow.db import session_scope
 from rqflow.engine.runner import run_workflow
-from rqflow.models import ScheduledJob, UserProfile, Workflow
+from rqflow.models import Schedule, UserProfile, Workflow
 from rqflow.settings import Settings, get_settings
 from tests.integration.conftest import ApiUser, make_user, make_workflow
 from tests.llm_stub import ChatRequest, LlmStub, Reply, ToolCall, error, final, strict_problems, tool_calls
@@ -78,9 +78,9 @@ def run(alice: ApiUser, workflow_id: int) -> Outcome:
         return Outcome(result.status, result.error, node.status, node.output, node.error)
 
 
-def schedules() -> list[ScheduledJob]:
+def schedules() -> list[Schedule]:
     with session_scope() as db:
-        return list(db.scalars(select(ScheduledJob).order_by(ScheduledJob.created_at)))
+        return list(db.scalars(select(Schedule).order_by(Schedule.created_at)))
 
 
 def pause_the_created_one(request: ChatRequest) -> Reply:

@@ -25,7 +25,7 @@ from mcp import Client, MCPError, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
 from rqflow.db import session_scope
-from rqflow.models import ScheduledJob
+from rqflow.models import Schedule
 from rqflow.schemas.tools import ScheduleCreateInput
 from rqflow.settings import Settings
 from tests.helpers import free_port, wait_for
@@ -150,7 +150,7 @@ def test_stdio_refuses_to_start_without_a_valid_token(settings: Settings, token:
 
 def _status(schedule_id: str) -> str:
     with session_scope() as db:
-        job = db.get(ScheduledJob, schedule_id)
+        job = db.get(Schedule, schedule_id)
         assert job is not None
         return str(job.status)
 

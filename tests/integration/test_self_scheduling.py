@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from rqflow.db import session_scope
 from rqflow.engine.runner import run_workflow
-from rqflow.models import NodeRun, ScheduledJob, UserProfile, Workflow
+from rqflow.models import NodeRun, Schedule, UserProfile, Workflow
 from rqflow.settings import Settings
 from tests.integration.conftest import ApiUser, make_workflow
 
@@ -47,8 +47,8 @@ def run_once(user: ApiUser, workflow_id: int) -> tuple[str, dict[str, Any]]:
 
 def schedules_of(workflow_id: int) -> int:
     with session_scope() as db:
-        where = ScheduledJob.workflow_id == workflow_id
-        return db.scalar(select(func.count()).select_from(ScheduledJob).where(where)) or 0
+        where = Schedule.workflow_id == workflow_id
+        return db.scalar(select(func.count()).select_from(Schedule).where(where)) or 0
 
 
 def test_a_run_cannot_schedule_its_own_workflow(settings: Settings, alice: ApiUser) -> None:

@@ -49,7 +49,7 @@ from rqflow.broker.signals import RedisSignals
 from rqflow.db import session_scope
 from rqflow.engine.runner import run_workflow
 from rqflow.mcp_server import build_server
-from rqflow.models import NodeRun, ScheduleChange, ScheduledJob, UserProfile, Workflow, WorkflowRun, utcnow
+from rqflow.models import NodeRun, Schedule, ScheduleChange, UserProfile, Workflow, WorkflowRun, utcnow
 from rqflow.services.schedules import stop_schedule
 from rqflow.settings import Settings, get_settings
 from rqflow.signals import NullSignals
@@ -251,8 +251,8 @@ def target(alice: ApiUser) -> int:
 def stored_schedules() -> list[dict[str, Any]]:
     """Every stored schedule's columns, oldest first."""
     with session_scope() as db:
-        jobs = db.scalars(select(ScheduledJob).order_by(ScheduledJob.created_at, ScheduledJob.id))
-        columns = [column.key for column in ScheduledJob.__table__.columns]
+        jobs = db.scalars(select(Schedule).order_by(Schedule.created_at, Schedule.id))
+        columns = [column.key for column in Schedule.__table__.columns]
         return [{key: getattr(job, key) for key in columns} for job in jobs]
 
 

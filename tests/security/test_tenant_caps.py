@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rqflow.models import ScheduledJob, ScheduleRun, utcnow
+from rqflow.models import Schedule, ScheduleRun, utcnow
 from tests.e2e.conftest import Stack
 from tests.e2e.test_http_api import create_user_token
 from tests.helpers import wait_for
@@ -174,4 +174,4 @@ def test_a_run_cannot_multiply_its_own_schedules_unless_the_workflow_says_so(
 
 def schedule_count(stack: Stack) -> int:
     with Session(stack.observer) as db:
-        return db.scalar(select(func.count()).select_from(ScheduledJob)) or 0
+        return db.scalar(select(func.count()).select_from(Schedule)) or 0

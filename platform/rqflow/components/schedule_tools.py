@@ -14,7 +14,7 @@ from typing import Any
 from rqflow.components.tool import ToolCaller, ToolComponent
 from rqflow.errors import InvalidInput
 from rqflow.events import ScheduleTarget
-from rqflow.models import ScheduledJob, Workflow
+from rqflow.models import Schedule, Workflow
 from rqflow.node_types.registry import register
 from rqflow.schemas.tools import (
     ScheduleCreateInput,
@@ -30,8 +30,8 @@ from rqflow.services.triggers import TriggerResolver
 DEFAULT_LIST_LIMIT = 50
 
 
-def _shown(job: ScheduledJob) -> dict[str, Any]:
-    return schedule_public(job).model_dump(mode="json")
+def _shown(schedule: Schedule) -> dict[str, Any]:
+    return schedule_public(schedule).model_dump(mode="json")
 
 
 @register("schedule_create")
@@ -48,15 +48,15 @@ class ScheduleCreateTool(ToolComponent):
         Inside a workflow's run, a schedule that would start that same workflow is refused (each run
         would add one more schedule) unless the workflow says ``may_schedule_itself``.
         """
-        job = service.create_schedule(db=caller.db, owner=caller.owner, data=data.to_create(), now=caller.clock(),
+        schedule = service.create_schedule(db=caller.db, owner=caller.owner, data=data.to_create(), now=caller.clock(),
                                       signals=caller.signals)
         if caller.workflow_id is not None:
-            _refuse_self_schedule(caller, job)
-        return _shown(job)
+            _refuse_self_schedule(caller, schedule)
+        return _shown(schedule)
 
 
-def _refuse_self_schedule(caller: ToolCaller, job: ScheduledJob) -> None:
-    """Raise if ``job``'s firing would start the calling workflow, which does not allow it.
+def _refuse_self_schedule(caller: ToolCaller, schedule: Schedule) -> None:
+    """Raise if ``schedule``'s firing would start the calling workflow, which does not allow it.
 
     The trigger resolver decides, exactly as when the schedule fires: by the schedule's target,
     its id, or a trigger node's name pattern matching its name.
@@ -64,10 +64,10 @@ def _refuse_self_schedule(caller: ToolCaller, job: ScheduledJob) -> None:
     workflow = caller.db.get(Workflow, caller.workflow_id)
     if workflow is None or workflow.may_schedule_itself:
         return
-    target = ScheduleTarget(job.id, job.name, job.workflow_id, job.trigger_node_id)
+    target = ScheduleTarget(schedule.id, schedule.name, schedule.workflow_id, schedule.trigger_node_id)
     started = TriggerResolver(caller.db).started_by(target, caller.owner)
     if any(node.workflow_id == workflow.id for node in started):
-        field = "workflow_id" if job.workflow_id == workflow.id else "name"
+        field = "workflow_id" if schedule.workflow_id == workflow.id else "name"
         raise InvalidInput(
             f"this schedule would start workflow {workflow.id}, the one creating it, so each of its runs could "
             "add another schedule; target another workflow, or set may_schedule_itself on the workflow",
@@ -86,10 +86,10 @@ class SchedulePauseTool(ToolComponent):
 
     def call(self, data: SchedulePauseInput, caller: ToolCaller) -> Any:
         """Pause it (again, harmlessly, if it already is), with the reason and until given."""
-        job = service.pause_schedule(db=caller.db, owner=caller.owner, schedule_id=data.schedule_id,
+        schedule = service.pause_schedule(db=caller.db, owner=caller.owner, schedule_id=data.schedule_id,
                                      now=caller.clock(), signals=caller.signals, reason=data.reason or "",
                                      until=data.until)
-        return _shown(job)
+        return _shown(schedule)
 
 
 @register("schedule_resume")
@@ -103,9 +103,9 @@ class ScheduleResumeTool(ToolComponent):
 
     def call(self, data: ScheduleResumeInput, caller: ToolCaller) -> Any:
         """Resume it (a no-op if it is active); the catch-up policy decides about the pause's occurrences."""
-        job = service.resume_schedule(db=caller.db, owner=caller.owner, schedule_id=data.schedule_id,
+        schedule = service.resume_schedule(db=caller.db, owner=caller.owner, schedule_id=data.schedule_id,
                                       now=caller.clock(), signals=caller.signals)
-        return _shown(job)
+        return _shown(schedule)
 
 
 @register("schedule_stop")
@@ -119,8 +119,8 @@ class ScheduleStopTool(ToolComponent):
 
     def call(self, data: ScheduleStopInput, caller: ToolCaller) -> Any:
         """Delete the schedule and its runs (its audit trail stays); answer what was deleted."""
-        job = service.get_schedule(db=caller.db, owner=caller.owner, schedule_id=data.schedule_id)
-        name = job.name
+        schedule = service.get_schedule(db=caller.db, owner=caller.owner, schedule_id=data.schedule_id)
+        name = schedule.name
         service.delete_schedule(db=caller.db, owner=caller.owner, schedule_id=data.schedule_id, now=caller.clock(),
                                 signals=caller.signals)
         return {"deleted": True, "id": data.schedule_id, "name": name}
@@ -140,4 +140,4 @@ class ScheduleListTool(ToolComponent):
         limit = data.limit or DEFAULT_LIST_LIMIT
         items, total = service.list_schedules(db=caller.db, owner=caller.owner, status=data.status, name=data.name,
                                               limit=limit, offset=data.offset or 0)
-        return {"items": [_shown(job) for job in items], "total": total, "limit": limit, "offset": data.offset or 0}
+        return {"items": [_shown(schedule) for schedule in items], "total": total, "limit": limit, "offset": data.offset or 0}

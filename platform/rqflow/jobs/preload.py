@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, configure_mappers
 
 from rqflow.components import load_components
 from rqflow.db import get_engine
-from rqflow.models import ScheduledJob, UserProfile, Workflow, WorkflowNode, utcnow
+from rqflow.models import Schedule, UserProfile, Workflow, WorkflowNode, utcnow
 from rqflow.signals import NullSignals
 from rqflow.timing.timezones import resolve_timezone
 
@@ -86,7 +86,7 @@ def _one_occurrence(db: Session) -> None:
 
     now = utcnow().replace(microsecond=0)
     due = now - timedelta(seconds=1)
-    job = _made_up_schedule(db, due=due)
+    schedule = _made_up_schedule(db, due=due)
     db.commit()
     db.expunge_all()
 
@@ -102,12 +102,12 @@ def _one_occurrence(db: Session) -> None:
         finally:
             db.expunge_all()
 
-    outcome = fire(job.id, due, delivery=Delivery(), signals=NullSignals(), sessions=step)
+    outcome = fire(schedule.id, due, delivery=Delivery(), signals=NullSignals(), sessions=step)
     if not outcome.started or outcome.error:
         raise LookupError(f"the made-up occurrence did not run: {outcome}")
 
 
-def _made_up_schedule(db: Session, *, due: datetime) -> ScheduledJob:
+def _made_up_schedule(db: Session, *, due: datetime) -> Schedule:
     """A user, a one-node workflow and an hourly schedule due now, all to be rolled back."""
     user = UserProfile(name=f"warm-up-{uuid.uuid4().hex}")
     db.add(user)
@@ -116,9 +116,9 @@ def _made_up_schedule(db: Session, *, due: datetime) -> ScheduledJob:
                         nodes=[WorkflowNode(key="trigger", component_type="trigger_schedule", config={})])
     db.add(workflow)
     db.flush()
-    job = ScheduledJob(id=str(uuid.uuid4()), name="warm-up", workflow_id=workflow.id, user_profile_id=user.id,
+    schedule = Schedule(id=str(uuid.uuid4()), name="warm-up", workflow_id=workflow.id, user_profile_id=user.id,
                        schedule_type="interval", interval_seconds=3600, start_at=due, timezone="UTC",
                        status="active", next_run_at=due)
-    db.add(job)
+    db.add(schedule)
     db.flush()
-    return job
+    return schedule

@@ -1,7 +1,7 @@
 """SQLAlchemy tables, one module per concept; importing this package registers them all."""
 
 from rqflow.models.base import Base, utcnow
-from rqflow.models.schedule import ScheduledJob
+from rqflow.models.schedule import Schedule
 from rqflow.models.schedule_change import ScheduleChange
 from rqflow.models.schedule_run import ScheduleRun
 from rqflow.models.user import ApiToken, UiSession, UserProfile
@@ -12,9 +12,9 @@ __all__ = [
     "ApiToken",
     "Base",
     "NodeRun",
+    "Schedule",
     "ScheduleChange",
     "ScheduleRun",
-    "ScheduledJob",
     "UiSession",
     "UserProfile",
     "Workflow",

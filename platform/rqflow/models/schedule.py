@@ -23,7 +23,7 @@ def new_schedule_id() -> str:
     return str(uuid.uuid4())
 
 
-class ScheduledJob(Base):
+class Schedule(Base):
     """One schedule: when to fire, what to fire (a workflow), and what happened so far."""
 
     __tablename__ = "scheduled_jobs"

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import Connection, func, select
 
-from rqflow.models import ScheduledJob, ScheduleRun
+from rqflow.models import Schedule, ScheduleRun
 from rqflow.models.schedule import SCHEDULE_STATUSES
 from rqflow.models.schedule_run import RUN_STATUSES, TRIGGER_KINDS
 
@@ -26,7 +26,7 @@ def ledger_metrics(connection: Connection) -> list[Metric]:
     runs = {(status, kind): count for status, kind, count in connection.execute(
         select(ScheduleRun.status, ScheduleRun.trigger_kind, func.count())
         .group_by(ScheduleRun.status, ScheduleRun.trigger_kind))}
-    schedules = dict(connection.execute(select(ScheduledJob.status, func.count()).group_by(ScheduledJob.status)).all())
+    schedules = dict(connection.execute(select(Schedule.status, func.count()).group_by(Schedule.status)).all())
     return [_occurrences(runs), _fired(runs), _schedules(schedules)]
 
 

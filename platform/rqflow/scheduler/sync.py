@@ -26,7 +26,7 @@ from rqflow.broker.timers import (
     job_statuses,
 )
 from rqflow.job_ids import fire_job_id
-from rqflow.models import ScheduledJob
+from rqflow.models import Schedule
 from rqflow.services.overlap import is_bulk
 from rqflow.services.upkeep import QueuedRun
 from rqflow.signals import SchedulerSignals
@@ -52,8 +52,8 @@ class SyncReport:
 def desired_timers(db: Session) -> dict[str, Timer]:
     """Timer id -> timer for every active schedule with a next run."""
     rows = db.execute(
-        select(ScheduledJob.id, ScheduledJob.next_run_at, ScheduledJob.jitter_seconds).where(
-            ScheduledJob.status == "active", ScheduledJob.next_run_at.is_not(None)
+        select(Schedule.id, Schedule.next_run_at, Schedule.jitter_seconds).where(
+            Schedule.status == "active", Schedule.next_run_at.is_not(None)
         )
     )
     return {fire_job_id(sid, when): Timer(sid, when, fire_at(sid, when, jitter))
@@ -81,8 +81,8 @@ def reconcile(db: Session, connection: Redis, options: TimerOptions) -> SyncRepo
 def sync_schedule(db: Session, connection: Redis, options: TimerOptions, schedule_id: str) -> str | None:
     """Bring one schedule's timer in line with its row; return the armed timer id, if any."""
     row = db.execute(
-        select(ScheduledJob.status, ScheduledJob.next_run_at, ScheduledJob.jitter_seconds)
-        .where(ScheduledJob.id == schedule_id)
+        select(Schedule.status, Schedule.next_run_at, Schedule.jitter_seconds)
+        .where(Schedule.id == schedule_id)
     ).first()
     db.rollback()
     if row is None or row.status != "active" or row.next_run_at is None:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rqflow.errors import ScheduleNotFound
-from rqflow.models import ScheduleChange, ScheduledJob, UserProfile
+from rqflow.models import Schedule, ScheduleChange, UserProfile
 
 # The fields a person can see change; counters and timer bookkeeping are left out on purpose.
 AUDITED_FIELDS = (
@@ -27,26 +27,26 @@ def user_actor(user: UserProfile) -> str:
     return f"user:{user.name}"
 
 
-def snapshot(job: ScheduledJob) -> dict[str, Any]:
+def snapshot(schedule: Schedule) -> dict[str, Any]:
     """The audited fields of a schedule, as JSON values."""
-    return {name: _json(getattr(job, name)) for name in AUDITED_FIELDS}
+    return {name: _json(getattr(schedule, name)) for name in AUDITED_FIELDS}
 
 
 def record_change(
-    db: Session, *, job: ScheduledJob, action: str, actor: str, before: dict[str, Any] | None, now: datetime,
+    db: Session, *, schedule: Schedule, action: str, actor: str, before: dict[str, Any] | None, now: datetime,
     reason: str = "",
 ) -> ScheduleChange | None:
     """Add a trail row for the fields that differ from ``before`` (all of them on create and delete).
 
     An update that changed nothing leaves no row.
     """
-    after = {} if action == "delete" else snapshot(job)
+    after = {} if action == "delete" else snapshot(schedule)
     old = before or {}
     changes = {name: {"old": old.get(name), "new": after.get(name)}
                for name in AUDITED_FIELDS if old.get(name) != after.get(name)}
     if not changes and action == "update":
         return None
-    change = ScheduleChange(scheduled_job_id=job.id, user_profile_id=job.user_profile_id, actor=actor,
+    change = ScheduleChange(scheduled_job_id=schedule.id, user_profile_id=schedule.user_profile_id, actor=actor,
                             action=action, reason=reason[:1000], changes=changes, created_at=now)
     db.add(change)
     return change
@@ -59,8 +59,8 @@ def list_changes(
     where = [ScheduleChange.scheduled_job_id == schedule_id, ScheduleChange.user_profile_id == owner.id]
     total = db.scalar(select(func.count()).select_from(ScheduleChange).where(*where)) or 0
     if total == 0:
-        job = db.get(ScheduledJob, schedule_id)
-        if job is None or job.user_profile_id != owner.id:
+        schedule = db.get(Schedule, schedule_id)
+        if schedule is None or schedule.user_profile_id != owner.id:
             raise ScheduleNotFound(schedule_id)
     query = select(ScheduleChange).where(*where).order_by(ScheduleChange.id).limit(limit).offset(offset)
     return list(db.scalars(query)), total

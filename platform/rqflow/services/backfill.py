@@ -32,21 +32,21 @@ def backfill_schedule(
     signals: SchedulerSignals,
 ) -> list[ScheduleRun]:
     """Queue every occurrence in ``[start, end]`` without a ledger row; return the new rows, oldest first."""
-    job = locked_schedule(db, owner, schedule_id)
+    schedule = locked_schedule(db, owner, schedule_id)
     _check_range(start, end, now)
-    found = spec_of(job).occurrences_between(start - timedelta(microseconds=1), end, limit=MAX_BACKFILL + 1)
+    found = spec_of(schedule).occurrences_between(start - timedelta(microseconds=1), end, limit=MAX_BACKFILL + 1)
     if len(found) > MAX_BACKFILL:
         raise InvalidInput(
             f"the range holds more than {MAX_BACKFILL} occurrences; backfill it in parts", field="end"
         )
-    existing = recorded_instants(db, job.id, found)
+    existing = recorded_instants(db, schedule.id, found)
     missing = [when for when in found if when not in existing]
     quotas.check_queued_runs(db, owner, adding=len(missing), field="end")
-    rows = [ScheduleRun(scheduled_job_id=job.id, scheduled_for=when, trigger_kind="backfill", status="waiting",
+    rows = [ScheduleRun(scheduled_job_id=schedule.id, scheduled_for=when, trigger_kind="backfill", status="waiting",
                         reason=BACKFILL_REASON, created_at=now) for when in missing]
     db.add_all(rows)
     db.flush()
-    admit(db, job, rows, now=now, signals=signals, here=False, queue=True)
+    admit(db, schedule, rows, now=now, signals=signals, here=False, queue=True)
     return rows
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rqflow.job_ids import fire_job_id
-from rqflow.models import ScheduledJob, ScheduleRun
+from rqflow.models import Schedule, ScheduleRun
 from rqflow.services.audit import record_change
 from rqflow.services.overlap import Admission, admit
 from rqflow.services.schedule_rules import spec_of
@@ -48,78 +48,78 @@ class NotRun:
 PAUSED = NotRun(status="skipped", reason="schedule was paused")
 
 
-def due_occurrences(job: ScheduledJob, *, since: datetime, now: datetime, include_since: bool) -> list[datetime]:
+def due_occurrences(schedule: Schedule, *, since: datetime, now: datetime, include_since: bool) -> list[datetime]:
     """The schedule's occurrences from ``since`` whose firing instant has come by ``now``; the newest MAX_DUE."""
     lower = since - timedelta(microseconds=1) if include_since else since
-    found = spec_of(job).newest_between(lower, now, MAX_DUE)
+    found = spec_of(schedule).newest_between(lower, now, MAX_DUE)
     if found.older_left_out:
         log.warning("schedule %s: more than %d occurrences are due; those before %s get no ledger row",
-                    job.id, MAX_DUE, found.occurrences[0], extra={"schedule_id": job.id})
+                    schedule.id, MAX_DUE, found.occurrences[0], extra={"schedule_id": schedule.id})
     # An occurrence whose jittered instant is still ahead is not due yet: it stays the next one.
-    return [when for when in found.occurrences if fire_at(job.id, when, job.jitter_seconds) <= now]
+    return [when for when in found.occurrences if fire_at(schedule.id, when, schedule.jitter_seconds) <= now]
 
 
-def next_occurrence(job: ScheduledJob, *, after: datetime) -> datetime | None:
+def next_occurrence(schedule: Schedule, *, after: datetime) -> datetime | None:
     """The first occurrence whose firing instant (occurrence plus jitter) is after ``after``.
 
     Jitter is below the spacing, so firing instants keep the order of the occurrences
     and at most one occurrence at or before ``after`` can still be ahead of it.
     """
-    spec = spec_of(job)
-    jitter = job.jitter_seconds or 0
+    spec = spec_of(schedule)
+    jitter = schedule.jitter_seconds or 0
     candidate = spec.next_after(shifted(after, -jitter))
-    while candidate is not None and fire_at(job.id, candidate, jitter) <= after:
+    while candidate is not None and fire_at(schedule.id, candidate, jitter) <= after:
         candidate = spec.next_after(candidate)
     return candidate
 
 
 def advance_schedule(
-    db: Session, job: ScheduledJob, *, due: list[datetime], now: datetime, signals: SchedulerSignals, here: bool,
+    db: Session, schedule: Schedule, *, due: list[datetime], now: datetime, signals: SchedulerSignals, here: bool,
     actor: str, before: dict[str, Any], not_run: NotRun = NotRun(),
 ) -> Admission:
     """Record and admit the due occurrences, then point the schedule at its next one (row lock held)."""
-    existing = recorded_instants(db, job.id, due)
+    existing = recorded_instants(db, schedule.id, due)
     plan = plan_catchup(
-        due, now=now, policy=_policy(job.catchup_policy), window_seconds=job.catchup_window_seconds,
-        grace=_grace(), fire_at=lambda t: fire_at(job.id, t, job.jitter_seconds),
+        due, now=now, policy=_policy(schedule.catchup_policy), window_seconds=schedule.catchup_window_seconds,
+        grace=_grace(), fire_at=lambda t: fire_at(schedule.id, t, schedule.jitter_seconds),
     )
     for when, reason in plan.missed:
         if when not in existing:
-            _add_not_run(db, job, when, not_run.status, not_run.reason or reason, now)
+            _add_not_run(db, schedule, when, not_run.status, not_run.reason or reason, now)
     chosen = [when for when in plan.run if when not in existing]
-    if job.max_runs is not None:
-        room = max(job.max_runs - job.run_count, 0)
+    if schedule.max_runs is not None:
+        room = max(schedule.max_runs - schedule.run_count, 0)
         for when in chosen[room:]:
-            _add_not_run(db, job, when, "skipped", MAX_RUNS_REASON, now)
+            _add_not_run(db, schedule, when, "skipped", MAX_RUNS_REASON, now)
         chosen = chosen[:room]
-    rows = [_waiting_row(job, when, now) for when in chosen]
+    rows = [_waiting_row(schedule, when, now) for when in chosen]
     db.add_all(rows)
     if rows:
-        job.run_count += len(rows)
-        job.last_run_at = now
+        schedule.run_count += len(rows)
+        schedule.last_run_at = now
     db.flush()
-    admission = admit(db, job, rows, now=now, signals=signals, here=here, queue=len(rows) > 1)
-    set_next_run(db, job, after=now, actor=actor, before=before)
+    admission = admit(db, schedule, rows, now=now, signals=signals, here=here, queue=len(rows) > 1)
+    set_next_run(db, schedule, after=now, actor=actor, before=before)
     return admission
 
 
 def set_next_run(
-    db: Session, job: ScheduledJob, *, after: datetime, actor: str | None = None, before: dict[str, Any] | None = None,
+    db: Session, schedule: Schedule, *, after: datetime, actor: str | None = None, before: dict[str, Any] | None = None,
 ) -> None:
     """Point the schedule at its first occurrence firing after ``after``; with none left (or max_runs reached), stop it.
 
     With an ``actor``, stopping is recorded in the audit trail as that actor's ``stop``.
     """
-    job.next_run_at = next_occurrence(job, after=after)
-    if job.max_runs is not None and job.run_count >= job.max_runs:
-        job.next_run_at = None
-    job.rq_job_id = fire_job_id(job.id, job.next_run_at) if job.next_run_at and job.id else None
-    if job.next_run_at is None and job.status != "stopped":
-        job.status = "stopped"
+    schedule.next_run_at = next_occurrence(schedule, after=after)
+    if schedule.max_runs is not None and schedule.run_count >= schedule.max_runs:
+        schedule.next_run_at = None
+    schedule.rq_job_id = fire_job_id(schedule.id, schedule.next_run_at) if schedule.next_run_at and schedule.id else None
+    if schedule.next_run_at is None and schedule.status != "stopped":
+        schedule.status = "stopped"
         if actor is not None:
-            reason = MAX_RUNS_REASON if job.max_runs is not None and job.run_count >= job.max_runs else (
+            reason = MAX_RUNS_REASON if schedule.max_runs is not None and schedule.run_count >= schedule.max_runs else (
                 "no occurrence left")
-            record_change(db, job=job, action="stop", actor=actor, before=before, now=after, reason=reason)
+            record_change(db, schedule=schedule, action="stop", actor=actor, before=before, now=after, reason=reason)
 
 
 def recorded_instants(db: Session, schedule_id: str, due: list[datetime]) -> set[datetime]:
@@ -132,16 +132,16 @@ def recorded_instants(db: Session, schedule_id: str, due: list[datetime]) -> set
     return set(db.scalars(query))
 
 
-def _add_not_run(db: Session, job: ScheduledJob, when: datetime, status: str, reason: str, now: datetime) -> None:
-    db.add(ScheduleRun(scheduled_job_id=job.id, scheduled_for=when, trigger_kind="schedule", status=status,
+def _add_not_run(db: Session, schedule: Schedule, when: datetime, status: str, reason: str, now: datetime) -> None:
+    db.add(ScheduleRun(scheduled_job_id=schedule.id, scheduled_for=when, trigger_kind="schedule", status=status,
                        reason=reason[:255], finished_at=now, created_at=now))
     if status == "missed":
-        job.missed_count += 1
+        schedule.missed_count += 1
 
 
-def _waiting_row(job: ScheduledJob, when: datetime, now: datetime) -> ScheduleRun:
-    late = now - fire_at(job.id, when, job.jitter_seconds) > _grace()
-    return ScheduleRun(scheduled_job_id=job.id, scheduled_for=when, trigger_kind="schedule", status="waiting",
+def _waiting_row(schedule: Schedule, when: datetime, now: datetime) -> ScheduleRun:
+    late = now - fire_at(schedule.id, when, schedule.jitter_seconds) > _grace()
+    return ScheduleRun(scheduled_job_id=schedule.id, scheduled_for=when, trigger_kind="schedule", status="waiting",
                        reason=CATCHUP_REASON if late else "", created_at=now)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from rqflow.events import ScheduleEvent, ScheduleTarget
-from rqflow.models import NodeRun, ScheduledJob, ScheduleRun, WorkflowRun
+from rqflow.models import NodeRun, Schedule, ScheduleRun, WorkflowRun
 from rqflow.services.audit import SYSTEM_WORKER, snapshot
 from rqflow.services.catchup import advance_schedule, due_occurrences, set_next_run
 from rqflow.services.lifecycle import pause
@@ -81,13 +81,13 @@ class Claim:
         return self.started.scheduled_for if self.started else None
 
 
-def started_run(job: ScheduledJob, run: ScheduleRun) -> StartedRun:
-    """The running row ``run`` of ``job``, as the worker that runs it sees it."""
+def started_run(schedule: Schedule, run: ScheduleRun) -> StartedRun:
+    """The running row ``run`` of ``schedule``, as the worker that runs it sees it."""
     assert run.started_at is not None, "a started run has its start"
     return StartedRun(run_id=run.id, scheduled_for=run.scheduled_for, trigger_kind=run.trigger_kind,
-                      started_at=run.started_at, owner_id=job.user_profile_id,
-                      target=ScheduleTarget(job.id, job.name, job.workflow_id, job.trigger_node_id),
-                      payload=dict(job.trigger_payload or {}))
+                      started_at=run.started_at, owner_id=schedule.user_profile_id,
+                      target=ScheduleTarget(schedule.id, schedule.name, schedule.workflow_id, schedule.trigger_node_id),
+                      payload=dict(schedule.trigger_payload or {}))
 
 
 def claim_occurrence(
@@ -95,22 +95,22 @@ def claim_occurrence(
     enqueued_at: datetime | None, now: datetime, signals: SchedulerSignals,
 ) -> Claim | None:
     """Claim one timer's occurrence, or return None if it must not run (deleted, paused, stale, duplicate)."""
-    job = lock_schedule(db, schedule_id)
-    if job is None:
+    schedule = lock_schedule(db, schedule_id)
+    if schedule is None:
         log.info("occurrence %s of deleted schedule %s dropped", scheduled_for, schedule_id)
         return None
-    if job.status != "active":
-        _record_skip(db, job, scheduled_for, reason=f"schedule {job.status}", now=now)
+    if schedule.status != "active":
+        _record_skip(db, schedule, scheduled_for, reason=f"schedule {schedule.status}", now=now)
         return None
-    if job.next_run_at != scheduled_for:
-        log.info("stale or duplicate occurrence %s of %s (expects %s)", scheduled_for, job.id, job.next_run_at)
+    if schedule.next_run_at != scheduled_for:
+        log.info("stale or duplicate occurrence %s of %s (expects %s)", scheduled_for, schedule.id, schedule.next_run_at)
         db.rollback()
         signals.duplicate_refused()  # after the rollback: nothing is told while the row lock is held
         return None
     # A worker whose clock runs behind the scheduler's still counts the delivered occurrence as due.
-    now = max(now, fire_at(job.id, scheduled_for, job.jitter_seconds))
+    now = max(now, fire_at(schedule.id, scheduled_for, schedule.jitter_seconds))
     try:
-        claim = _advance_claimed(db, job, scheduled_for, rq_job_id=rq_job_id, enqueued_at=enqueued_at, now=now,
+        claim = _advance_claimed(db, schedule, scheduled_for, rq_job_id=rq_job_id, enqueued_at=enqueued_at, now=now,
                                  signals=signals)
     except SQLAlchemyError:
         raise  # the database's trouble: RQ fails the job and the scheduler's overdue pass catches up later
@@ -122,26 +122,26 @@ def claim_occurrence(
         db.commit()
     except IntegrityError:
         db.rollback()
-        log.info("occurrence %s of %s already claimed", scheduled_for, job.id)
+        log.info("occurrence %s of %s already claimed", scheduled_for, schedule.id)
         signals.duplicate_refused()
         return None
     return claim
 
 
 def _advance_claimed(
-    db: Session, job: ScheduledJob, scheduled_for: datetime, *, rq_job_id: str | None, enqueued_at: datetime | None,
+    db: Session, schedule: Schedule, scheduled_for: datetime, *, rq_job_id: str | None, enqueued_at: datetime | None,
     now: datetime, signals: SchedulerSignals,
 ) -> Claim:
     """Apply the catch-up and overlap policies to what is due and move the schedule on (row lock held)."""
-    before = snapshot(job)
-    due = due_occurrences(job, since=scheduled_for, now=now, include_since=True)
-    admission = advance_schedule(db, job, due=due, now=now, signals=signals, here=True, actor=SYSTEM_WORKER,
+    before = snapshot(schedule)
+    due = due_occurrences(schedule, since=scheduled_for, now=now, include_since=True)
+    admission = advance_schedule(db, schedule, due=due, now=now, signals=signals, here=True, actor=SYSTEM_WORKER,
                                  before=before)
     here = admission.here
     if here is not None:
         here.rq_job_id, here.enqueued_at = rq_job_id, enqueued_at
-    return Claim(schedule_id=job.id, started=started_run(job, here) if here else None, next_run_at=job.next_run_at,
-                 next_fire_at=_next_fire_at(job), claimed_at=now)
+    return Claim(schedule_id=schedule.id, started=started_run(schedule, here) if here else None, next_run_at=schedule.next_run_at,
+                 next_fire_at=_next_fire_at(schedule), claimed_at=now)
 
 
 def fail_unclaimable(
@@ -159,42 +159,42 @@ def fail_unclaimable(
     """
     log.exception("occurrence %s of schedule %s could not be claimed", scheduled_for, schedule_id,
                   exc_info=error, extra={"schedule_id": schedule_id})
-    job = lock_schedule(db, schedule_id)
-    if job is None or job.status != "active" or job.next_run_at != scheduled_for:
+    schedule = lock_schedule(db, schedule_id)
+    if schedule is None or schedule.status != "active" or schedule.next_run_at != scheduled_for:
         db.rollback()  # changed meanwhile: whoever changed it moved it on
         return None
-    before = snapshot(job)
+    before = snapshot(schedule)
     message = f"{UNCLAIMABLE_ERROR}: {type(error).__name__}: {error}"
-    run = ScheduleRun(scheduled_job_id=job.id, scheduled_for=scheduled_for, trigger_kind="schedule", status="failed",
+    run = ScheduleRun(scheduled_job_id=schedule.id, scheduled_for=scheduled_for, trigger_kind="schedule", status="failed",
                       reason=UNCLAIMABLE_REASON, error=message[:4000], started_at=now, finished_at=now,
                       duration_seconds=0.0, created_at=now)
     db.add(run)
-    job.run_count += 1
-    job.last_run_at = now
-    _count_outcome(db, job, run, message, now, signals)
-    if job.status == "active":
-        _move_on_or_pause(db, job, now=now, actor=actor, before=before, signals=signals)
+    schedule.run_count += 1
+    schedule.last_run_at = now
+    _count_outcome(db, schedule, run, message, now, signals)
+    if schedule.status == "active":
+        _move_on_or_pause(db, schedule, now=now, actor=actor, before=before, signals=signals)
     db.commit()
-    return Claim(schedule_id=job.id, started=None, next_run_at=job.next_run_at, next_fire_at=_next_fire_at(job),
+    return Claim(schedule_id=schedule.id, started=None, next_run_at=schedule.next_run_at, next_fire_at=_next_fire_at(schedule),
                  claimed_at=now)
 
 
 def _move_on_or_pause(
-    db: Session, job: ScheduledJob, *, now: datetime, actor: str, before: dict[str, Any], signals: SchedulerSignals,
+    db: Session, schedule: Schedule, *, now: datetime, actor: str, before: dict[str, Any], signals: SchedulerSignals,
 ) -> None:
     """Point the schedule at its first occurrence after ``now``; pause it if not even that can be computed."""
     try:
-        set_next_run(db, job, after=now, actor=actor, before=before)
+        set_next_run(db, schedule, after=now, actor=actor, before=before)
     except SQLAlchemyError:
         raise
     except Exception as exc:
-        log.exception("schedule %s: no next occurrence could be computed; pausing it", job.id)
-        pause(db, job, now=now, actor=actor, signals=signals,
+        log.exception("schedule %s: no next occurrence could be computed; pausing it", schedule.id)
+        pause(db, schedule, now=now, actor=actor, signals=signals,
               reason=f"paused: rqflow could not compute the next occurrence ({type(exc).__name__}: {exc})"[:1000])
 
 
-def _next_fire_at(job: ScheduledJob) -> datetime | None:
-    return fire_at(job.id, job.next_run_at, job.jitter_seconds) if job.next_run_at else None
+def _next_fire_at(schedule: Schedule) -> datetime | None:
+    return fire_at(schedule.id, schedule.next_run_at, schedule.jitter_seconds) if schedule.next_run_at else None
 
 
 def claim_run(*, db: Session, run_id: int, now: datetime, signals: SchedulerSignals) -> StartedRun | None:
@@ -202,18 +202,18 @@ def claim_run(*, db: Session, run_id: int, now: datetime, signals: SchedulerSign
     found = db.get(ScheduleRun, run_id)
     if found is None:
         return None
-    job = lock_schedule(db, found.scheduled_job_id)
+    schedule = lock_schedule(db, found.scheduled_job_id)
     run = _reload(db, run_id)
-    if job is None or run is None or run.status != "enqueued":
+    if schedule is None or run is None or run.status != "enqueued":
         db.rollback()
         return None
-    if run.trigger_kind == "schedule" and job.status == "paused":
+    if run.trigger_kind == "schedule" and schedule.status == "paused":
         run.status, run.reason, run.finished_at = "skipped", "schedule paused", now
-        hand_over(db, job, now=now, signals=signals)
+        hand_over(db, schedule, now=now, signals=signals)
         db.commit()
         return None
     run.status, run.started_at = "running", now
-    started = started_run(job, run)
+    started = started_run(schedule, run)
     db.commit()
     return started
 
@@ -222,17 +222,17 @@ def finish_run(
     *, db: Session, run_id: int, schedule_id: str, error: str, reason: str, now: datetime, signals: SchedulerSignals
 ) -> None:
     """Record how the worker's run ended (:func:`end_run`); nothing if the schedule or the row is gone."""
-    job = lock_schedule(db, schedule_id)
+    schedule = lock_schedule(db, schedule_id)
     run = _reload(db, run_id)
-    if job is None or run is None or run.status != "running":
+    if schedule is None or run is None or run.status != "running":
         db.rollback()
         return
-    end_run(db, job, run, error=error, reason=reason, now=now, signals=signals)
+    end_run(db, schedule, run, error=error, reason=reason, now=now, signals=signals)
     db.commit()
 
 
 def end_run(
-    db: Session, job: ScheduledJob, run: ScheduleRun, *, error: str, reason: str, now: datetime,
+    db: Session, schedule: Schedule, run: ScheduleRun, *, error: str, reason: str, now: datetime,
     signals: SchedulerSignals,
 ) -> None:
     """The one way a started run ends, whoever saw it end; the caller holds the schedule's row lock.
@@ -248,24 +248,24 @@ def end_run(
     run.status = "failed" if error else "succeeded"
     run.error, run.reason, run.finished_at = error, reason, now
     run.duration_seconds = (now - run.started_at).total_seconds() if run.started_at else None
-    _count_outcome(db, job, run, error, now, signals)
-    hand_over(db, job, now=now, signals=signals)
+    _count_outcome(db, schedule, run, error, now, signals)
+    hand_over(db, schedule, now=now, signals=signals)
 
 
 def _count_outcome(
-    db: Session, job: ScheduledJob, run: ScheduleRun, error: str, now: datetime, signals: SchedulerSignals
+    db: Session, schedule: Schedule, run: ScheduleRun, error: str, now: datetime, signals: SchedulerSignals
 ) -> None:
     """Errors count for every run; consecutive failures only for the schedule's own occurrences."""
     if error:
-        job.error_count += 1
-        job.last_error = error[:4000]
+        schedule.error_count += 1
+        schedule.last_error = error[:4000]
     if run.trigger_kind != "schedule":
         return
-    job.consecutive_failures = job.consecutive_failures + 1 if error else 0
-    limit = job.pause_after_failures
-    if error and limit is not None and job.consecutive_failures >= limit and job.status == "active":
-        reason = f"paused after {job.consecutive_failures} consecutive failed runs (pause_after_failures={limit})"
-        pause(db, job, now=now, actor=SYSTEM_WORKER, signals=signals, reason=reason)
+    schedule.consecutive_failures = schedule.consecutive_failures + 1 if error else 0
+    limit = schedule.pause_after_failures
+    if error and limit is not None and schedule.consecutive_failures >= limit and schedule.status == "active":
+        reason = f"paused after {schedule.consecutive_failures} consecutive failed runs (pause_after_failures={limit})"
+        pause(db, schedule, now=now, actor=SYSTEM_WORKER, signals=signals, reason=reason)
 
 
 def _reload(db: Session, run_id: int) -> ScheduleRun | None:
@@ -274,15 +274,15 @@ def _reload(db: Session, run_id: int) -> ScheduleRun | None:
     return db.execute(query).scalar_one_or_none()
 
 
-def _record_skip(db: Session, job: ScheduledJob, scheduled_for: datetime, *, reason: str, now: datetime) -> None:
+def _record_skip(db: Session, schedule: Schedule, scheduled_for: datetime, *, reason: str, now: datetime) -> None:
     """Write a ``skipped`` row for an occurrence that arrived while the schedule was not active."""
     exists = db.scalar(
-        select(ScheduleRun.id).where(ScheduleRun.scheduled_job_id == job.id, ScheduleRun.scheduled_for == scheduled_for)
+        select(ScheduleRun.id).where(ScheduleRun.scheduled_job_id == schedule.id, ScheduleRun.scheduled_for == scheduled_for)
     )
     if exists is not None:
         db.rollback()
         return
-    db.add(ScheduleRun(scheduled_job_id=job.id, scheduled_for=scheduled_for, status="skipped", reason=reason,
+    db.add(ScheduleRun(scheduled_job_id=schedule.id, scheduled_for=scheduled_for, status="skipped", reason=reason,
                        started_at=now, finished_at=now))
     try:
         db.commit()
@@ -310,15 +310,15 @@ def fail_running_run(
     db.rollback()
     if found is None:
         return None
-    job = lock_schedule(db, found.scheduled_job_id)
+    schedule = lock_schedule(db, found.scheduled_job_id)
     run = _reload(db, found.id)
-    if job is None or run is None or run.status != "running" or run.rq_job_id != rq_job_id:
+    if schedule is None or run is None or run.status != "running" or run.rq_job_id != rq_job_id:
         db.rollback()  # finished meanwhile
         return None
-    end_run(db, job, run, error=error, reason=ABANDONED_REASON, now=now, signals=signals)
+    end_run(db, schedule, run, error=error, reason=ABANDONED_REASON, now=now, signals=signals)
     db.commit()
-    log.warning("run %s of schedule %s (job %s) failed: %s", run.id, job.id, rq_job_id, error,
-                extra={"schedule_id": job.id, "run_id": run.id, "rq_job_id": rq_job_id})
+    log.warning("run %s of schedule %s (job %s) failed: %s", run.id, schedule.id, rq_job_id, error,
+                extra={"schedule_id": schedule.id, "run_id": run.id, "rq_job_id": rq_job_id})
     return run.id
 
 

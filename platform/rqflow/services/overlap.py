@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from rqflow.db import on_commit
 from rqflow.job_ids import run_job_id
-from rqflow.models import ScheduledJob, ScheduleRun
+from rqflow.models import Schedule, ScheduleRun
 from rqflow.settings import get_settings
 from rqflow.signals import SchedulerSignals
 
@@ -48,9 +48,9 @@ class Admission:
     enqueued: list[ScheduleRun] = field(default_factory=list)
 
 
-def lock_schedule(db: Session, schedule_id: str) -> ScheduledJob | None:
+def lock_schedule(db: Session, schedule_id: str) -> Schedule | None:
     """Read the schedule under its row lock (PostgreSQL ``FOR UPDATE``; SQLite's write lock is already held)."""
-    query = select(ScheduledJob).where(ScheduledJob.id == schedule_id).with_for_update()
+    query = select(Schedule).where(Schedule.id == schedule_id).with_for_update()
     return db.execute(query.execution_options(populate_existing=True)).scalar_one_or_none()
 
 
@@ -70,7 +70,7 @@ def slot_taken(db: Session, schedule_id: str, now: datetime) -> bool:
 
 
 def admit(
-    db: Session, job: ScheduledJob, rows: list[ScheduleRun], *, now: datetime, signals: SchedulerSignals,
+    db: Session, schedule: Schedule, rows: list[ScheduleRun], *, now: datetime, signals: SchedulerSignals,
     here: bool, queue: bool,
 ) -> Admission:
     """Place new rows (flushed, in order) under the overlap policy; the caller holds the row lock.
@@ -81,30 +81,30 @@ def admit(
     admission = Admission()
     if not rows:
         return admission
-    if job.overlap_policy == "allow" or not slot_taken(db, job.id, now):
+    if schedule.overlap_policy == "allow" or not slot_taken(db, schedule.id, now):
         first, *rest = rows
         if here:
             _start(first, now)
             admission.here = first
         else:
             admission.enqueued.append(_enqueue(db, first, now, signals))
-        if job.overlap_policy == "allow":
+        if schedule.overlap_policy == "allow":
             admission.enqueued += [_enqueue(db, row, now, signals) for row in rest]
         return admission
     [row, *_] = rows
-    if queue or len(rows) > 1 or (job.overlap_policy == "buffer_one" and not _has_buffered(db, job.id, row.id)):
+    if queue or len(rows) > 1 or (schedule.overlap_policy == "buffer_one" and not _has_buffered(db, schedule.id, row.id)):
         return admission  # every row stays waiting; a finishing run hands the slot over
-    reason = OVERLAP_REASON if job.overlap_policy == "skip" else BUFFER_FULL_REASON
+    reason = OVERLAP_REASON if schedule.overlap_policy == "skip" else BUFFER_FULL_REASON
     _skip(row, reason, now)
     return admission
 
 
-def hand_over(db: Session, job: ScheduledJob, *, now: datetime, signals: SchedulerSignals) -> list[ScheduleRun]:
+def hand_over(db: Session, schedule: Schedule, *, now: datetime, signals: SchedulerSignals) -> list[ScheduleRun]:
     """Give a free slot to the oldest waiting row (every waiting row under ``allow``); the caller holds the lock."""
-    waiting = select(ScheduleRun).where(ScheduleRun.scheduled_job_id == job.id, ScheduleRun.status == "waiting")
-    if job.overlap_policy == "allow":
+    waiting = select(ScheduleRun).where(ScheduleRun.scheduled_job_id == schedule.id, ScheduleRun.status == "waiting")
+    if schedule.overlap_policy == "allow":
         rows = list(db.scalars(waiting.order_by(ScheduleRun.id)))
-    elif slot_taken(db, job.id, now):
+    elif slot_taken(db, schedule.id, now):
         return []
     else:
         rows = list(db.scalars(waiting.order_by(ScheduleRun.id).limit(1)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from rqflow.models import ScheduledJob, Workflow, WorkflowRun
+from rqflow.models import Schedule, Workflow, WorkflowRun
 from rqflow.schemas.schedule import SchedulePublic
 from rqflow.schemas.workflow import EdgePublic, NodePublic, NodeRunPublic, WorkflowPublic, WorkflowRunPublic
 from rqflow.services.schedule_rules import spec_of
@@ -15,12 +15,12 @@ from rqflow.timing import describe_spec
 NEXT_RUNS_SHOWN = 5
 
 
-def schedule_public(job: ScheduledJob) -> SchedulePublic:
+def schedule_public(schedule: Schedule) -> SchedulePublic:
     """The schedule with its cadence in words and its next runs in its own timezone."""
-    zone = ZoneInfo(job.timezone)
-    next_runs = [when.astimezone(zone) for when in upcoming(job, count=NEXT_RUNS_SHOWN)]
-    base = {column.key: getattr(job, column.key) for column in ScheduledJob.__table__.columns}
-    return SchedulePublic.model_validate({**base, "cadence": describe_spec(spec_of(job)), "next_runs": next_runs})
+    zone = ZoneInfo(schedule.timezone)
+    next_runs = [when.astimezone(zone) for when in upcoming(schedule, count=NEXT_RUNS_SHOWN)]
+    base = {column.key: getattr(schedule, column.key) for column in Schedule.__table__.columns}
+    return SchedulePublic.model_validate({**base, "cadence": describe_spec(spec_of(schedule)), "next_runs": next_runs})
 
 
 def workflow_public(workflow: Workflow) -> WorkflowPublic:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from rqflow.models import ScheduledJob
+from rqflow.models import Schedule
 from rqflow.schemas.schedule import ScheduleFields, SchedulePreview, SchedulePreviewRequest
 from rqflow.services.schedule_rules import check_schedule, spec_of
 from rqflow.timing import describe_spec, resolve_timezone
@@ -24,9 +24,9 @@ def preview_schedule(*, data: SchedulePreviewRequest, now: datetime) -> Schedule
     as a schedule created at that instant would.
     """
     after = data.after or now
-    job = ScheduledJob(created_at=after, **data.model_dump(include=set(ScheduleFields.model_fields)))
-    check_schedule(job, now=after, is_new=True)
-    spec = spec_of(job)
+    schedule = Schedule(created_at=after, **data.model_dump(include=set(ScheduleFields.model_fields)))
+    check_schedule(schedule, now=after, is_new=True)
+    spec = spec_of(schedule)
     zone = resolve_timezone(spec.timezone)
     occurrences = [when.astimezone(zone) for when in spec.occurrences(after, data.count)]
     return SchedulePreview(occurrences=occurrences, description=describe_spec(spec))

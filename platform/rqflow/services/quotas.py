@@ -18,7 +18,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from rqflow.errors import InvalidInput, QueuedRunLimitReached, ScheduleLimitReached, WorkflowLimitReached
-from rqflow.models import ScheduledJob, ScheduleRun, UserProfile, Workflow
+from rqflow.models import Schedule, ScheduleRun, UserProfile, Workflow
 from rqflow.settings import get_settings
 
 # Runs that wait for a worker (or for their turn): what a flood of requests piles up.
@@ -28,7 +28,7 @@ QUEUED_STATUSES = ("waiting", "enqueued")
 def check_active_schedules(db: Session, owner_id: int, *, adding: int = 1) -> None:
     """Refuse to go past RQFLOW_MAX_SCHEDULES_PER_USER active schedules for one user."""
     limit = get_settings().max_schedules_per_user
-    active = select(ScheduledJob.id).where(ScheduledJob.user_profile_id == owner_id, ScheduledJob.status == "active")
+    active = select(Schedule.id).where(Schedule.user_profile_id == owner_id, Schedule.status == "active")
     counted = _count_up_to(db, owner_id, active, limit)
     if counted + adding > limit:
         raise ScheduleLimitReached(
@@ -64,8 +64,8 @@ def check_queued_runs(db: Session, owner: UserProfile, *, adding: int, field: st
     limit = get_settings().max_queued_runs_per_user
     queued = (
         select(ScheduleRun.id)
-        .join(ScheduledJob, ScheduledJob.id == ScheduleRun.scheduled_job_id)
-        .where(ScheduledJob.user_profile_id == owner.id, ScheduleRun.status.in_(QUEUED_STATUSES))
+        .join(Schedule, Schedule.id == ScheduleRun.scheduled_job_id)
+        .where(Schedule.user_profile_id == owner.id, ScheduleRun.status.in_(QUEUED_STATUSES))
     )
     counted = _count_up_to(db, owner.id, queued, limit)
     if counted + adding > limit:

@@ -5,63 +5,63 @@ from __future__ import annotations
 from datetime import datetime
 
 from rqflow.errors import IntervalTooSmall, InvalidInput, NeverFires, RunAtInPast
-from rqflow.models import ScheduledJob
+from rqflow.models import Schedule
 from rqflow.settings import get_settings
 from rqflow.timing import ScheduleSpec
 
 SPACING_FIELD = {"cron": "cron_expression", "interval": "interval_seconds", "once": "run_at"}
 
 
-def spec_of(job: ScheduledJob) -> ScheduleSpec:
+def spec_of(schedule: Schedule) -> ScheduleSpec:
     """The cadence of a stored (or about to be stored) schedule.
 
     Interval schedules without ``start_at`` count from the whole second they were created.
     """
-    anchor = job.created_at.replace(microsecond=0) if job.created_at else None
+    anchor = schedule.created_at.replace(microsecond=0) if schedule.created_at else None
     return ScheduleSpec(
-        kind=job.schedule_type,  # type: ignore[arg-type]
-        timezone=job.timezone,
-        cron_expression=job.cron_expression,
-        interval_seconds=job.interval_seconds,
-        run_at=job.run_at,
-        start_at=job.start_at,
-        end_at=job.end_at,
+        kind=schedule.schedule_type,  # type: ignore[arg-type]
+        timezone=schedule.timezone,
+        cron_expression=schedule.cron_expression,
+        interval_seconds=schedule.interval_seconds,
+        run_at=schedule.run_at,
+        start_at=schedule.start_at,
+        end_at=schedule.end_at,
         anchor=anchor,
     )
 
 
-def check_schedule(job: ScheduledJob, *, now: datetime, is_new: bool) -> None:
+def check_schedule(schedule: Schedule, *, now: datetime, is_new: bool) -> None:
     """Raise a domain error naming the field if the schedule is invalid; never writes."""
-    _check_kind_fields(job)
-    spec = spec_of(job)
+    _check_kind_fields(schedule)
+    spec = spec_of(schedule)
     spec.validate()
     minimum = get_settings().min_interval_seconds
     if spec.min_spacing_seconds() < minimum:
         raise IntervalTooSmall(
             f"this schedule would fire every {spec.min_spacing_seconds()} s; "
             f"the minimum is {minimum} s (RQFLOW_MIN_INTERVAL_SECONDS)",
-            field=SPACING_FIELD[job.schedule_type],
+            field=SPACING_FIELD[schedule.schedule_type],
         )
-    _check_jitter(job, spec)
-    if job.schedule_type == "once" and job.run_at is not None and job.run_at <= now and is_new:
-        raise RunAtInPast(f"run_at {job.run_at.isoformat()} is in the past")
+    _check_jitter(schedule, spec)
+    if schedule.schedule_type == "once" and schedule.run_at is not None and schedule.run_at <= now and is_new:
+        raise RunAtInPast(f"run_at {schedule.run_at.isoformat()} is in the past")
     if is_new and spec.next_after(now) is None:
         raise NeverFires("this schedule has no occurrence after now (check end_at)", field="end_at")
 
 
-def _check_kind_fields(job: ScheduledJob) -> None:
+def _check_kind_fields(schedule: Schedule) -> None:
     """Each kind needs its own field and refuses the others', so intent is never ambiguous."""
-    needed = SPACING_FIELD[job.schedule_type]
-    if getattr(job, needed) is None:
-        raise InvalidInput(f"{needed} is required for a {job.schedule_type} schedule", field=needed)
+    needed = SPACING_FIELD[schedule.schedule_type]
+    if getattr(schedule, needed) is None:
+        raise InvalidInput(f"{needed} is required for a {schedule.schedule_type} schedule", field=needed)
     for kind, field in SPACING_FIELD.items():
-        if kind != job.schedule_type and getattr(job, field) is not None:
-            raise InvalidInput(f"{field} is only for {kind} schedules, not {job.schedule_type}", field=field)
+        if kind != schedule.schedule_type and getattr(schedule, field) is not None:
+            raise InvalidInput(f"{field} is only for {kind} schedules, not {schedule.schedule_type}", field=field)
 
 
-def _check_jitter(job: ScheduledJob, spec: ScheduleSpec) -> None:
+def _check_jitter(schedule: Schedule, spec: ScheduleSpec) -> None:
     """Jitter must stay below the spacing, or a delayed occurrence could overtake the next one."""
-    jitter = job.jitter_seconds or 0
+    jitter = schedule.jitter_seconds or 0
     if jitter and jitter >= spec.min_spacing_seconds():
         raise InvalidInput(
             f"jitter_seconds {jitter} must be smaller than the schedule's spacing "

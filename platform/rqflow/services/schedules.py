@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from rqflow.db import on_commit
 from rqflow.errors import InvalidInput, ScheduleNotFound
-from rqflow.models import ScheduledJob, ScheduleRun, UserProfile, Workflow
+from rqflow.models import Schedule, ScheduleRun, UserProfile, Workflow
 from rqflow.models.schedule import new_schedule_id
 from rqflow.schemas.schedule import ScheduleCreate, ScheduleUpdate
 from rqflow.services import lifecycle, quotas
@@ -32,106 +32,106 @@ TIMING_FIELDS = ("schedule_type", "cron_expression", "interval_seconds", "run_at
 
 def create_schedule(
     *, db: Session, owner: UserProfile, data: ScheduleCreate, now: datetime, signals: SchedulerSignals
-) -> ScheduledJob:
+) -> Schedule:
     """Validate and store a schedule, active, with its first occurrence computed."""
     workflow = _owned_workflow(db, owner, data.workflow_id)
     _check_trigger_node(workflow, data.trigger_node_id)
-    job = ScheduledJob(
+    schedule = Schedule(
         id=new_schedule_id(), user_profile_id=owner.id, status="active", run_count=0, error_count=0,
         consecutive_failures=0, missed_count=0, last_error="", paused_reason="", created_at=now, updated_at=now,
         **data.model_dump(),
     )
-    check_schedule(job, now=now, is_new=True)
+    check_schedule(schedule, now=now, is_new=True)
     quotas.check_active_schedules(db, owner.id)
-    set_next_run(db, job, after=now)
-    db.add(job)
+    set_next_run(db, schedule, after=now)
+    db.add(schedule)
     db.flush()
-    record_change(db, job=job, action="create", actor=user_actor(owner), before=None, now=now)
-    on_commit(db, lambda: signals.schedule_changed(job.id))
-    return job
+    record_change(db, schedule=schedule, action="create", actor=user_actor(owner), before=None, now=now)
+    on_commit(db, lambda: signals.schedule_changed(schedule.id))
+    return schedule
 
 
-def get_schedule(*, db: Session, owner: UserProfile, schedule_id: str) -> ScheduledJob:
+def get_schedule(*, db: Session, owner: UserProfile, schedule_id: str) -> Schedule:
     """The owner's schedule, or ScheduleNotFound (also for other users' schedules)."""
-    job = db.get(ScheduledJob, schedule_id)
-    if job is None or job.user_profile_id != owner.id:
+    schedule = db.get(Schedule, schedule_id)
+    if schedule is None or schedule.user_profile_id != owner.id:
         raise ScheduleNotFound(schedule_id)
-    return job
+    return schedule
 
 
 def list_schedules(
     *, db: Session, owner: UserProfile, status: str | None, name: str | None, limit: int, offset: int
-) -> tuple[list[ScheduledJob], int]:
+) -> tuple[list[Schedule], int]:
     """One page of the owner's schedules, oldest first, optionally filtered; and the total."""
-    where: list[Any] = [ScheduledJob.user_profile_id == owner.id]
+    where: list[Any] = [Schedule.user_profile_id == owner.id]
     if status:
-        where.append(ScheduledJob.status == status)
+        where.append(Schedule.status == status)
     if name:
-        where.append(ScheduledJob.name.contains(name, autoescape=True))
-    total = db.scalar(select(func.count()).select_from(ScheduledJob).where(*where)) or 0
-    query = select(ScheduledJob).where(*where).order_by(ScheduledJob.created_at, ScheduledJob.id)
+        where.append(Schedule.name.contains(name, autoescape=True))
+    total = db.scalar(select(func.count()).select_from(Schedule).where(*where)) or 0
+    query = select(Schedule).where(*where).order_by(Schedule.created_at, Schedule.id)
     return list(db.scalars(query.limit(limit).offset(offset))), total
 
 
 def update_schedule(
     *, db: Session, owner: UserProfile, schedule_id: str, data: ScheduleUpdate, now: datetime, signals: SchedulerSignals
-) -> ScheduledJob:
+) -> Schedule:
     """Apply the given fields; a cadence change re-computes the next occurrence at once."""
-    job = get_schedule(db=db, owner=owner, schedule_id=schedule_id)
-    before = snapshot(job)
+    schedule = get_schedule(db=db, owner=owner, schedule_id=schedule_id)
+    before = snapshot(schedule)
     changes = data.model_dump(exclude_unset=True)
     _refuse_nulls(changes, ("name", "description", "schedule_type", "timezone", "catchup_policy", "overlap_policy",
                             "jitter_seconds"))
     if "trigger_node_id" in changes:
-        _check_trigger_node(_owned_workflow(db, owner, job.workflow_id), changes["trigger_node_id"])
+        _check_trigger_node(_owned_workflow(db, owner, schedule.workflow_id), changes["trigger_node_id"])
     if "schedule_type" in changes:
         _clear_other_kinds(changes)
     for field, value in changes.items():
-        setattr(job, field, value)
-    check_schedule(job, now=now, is_new=False)
-    if job.status == "active" and set(changes) & set(TIMING_FIELDS):
-        set_next_run(db, job, after=now)
-    job.updated_at = now
-    record_change(db, job=job, action="update", actor=user_actor(owner), before=before, now=now)
-    on_commit(db, lambda: signals.schedule_changed(job.id))
-    return job
+        setattr(schedule, field, value)
+    check_schedule(schedule, now=now, is_new=False)
+    if schedule.status == "active" and set(changes) & set(TIMING_FIELDS):
+        set_next_run(db, schedule, after=now)
+    schedule.updated_at = now
+    record_change(db, schedule=schedule, action="update", actor=user_actor(owner), before=before, now=now)
+    on_commit(db, lambda: signals.schedule_changed(schedule.id))
+    return schedule
 
 
 def pause_schedule(
     *, db: Session, owner: UserProfile, schedule_id: str, now: datetime, signals: SchedulerSignals,
     reason: str = "", until: datetime | None = None,
-) -> ScheduledJob:
+) -> Schedule:
     """Stop firing until resumed, or until ``until``; the reason is shown on the schedule."""
-    job = locked_schedule(db, owner, schedule_id)
-    lifecycle.pause(db, job, now=now, actor=user_actor(owner), signals=signals, reason=reason, until=until)
-    return job
+    schedule = locked_schedule(db, owner, schedule_id)
+    lifecycle.pause(db, schedule, now=now, actor=user_actor(owner), signals=signals, reason=reason, until=until)
+    return schedule
 
 
 def resume_schedule(
     *, db: Session, owner: UserProfile, schedule_id: str, now: datetime, signals: SchedulerSignals
-) -> ScheduledJob:
+) -> Schedule:
     """Fire again; the catch-up policy decides which occurrences missed while paused still run."""
-    job = locked_schedule(db, owner, schedule_id)
-    lifecycle.resume(db, job, now=now, actor=user_actor(owner), signals=signals)
-    return job
+    schedule = locked_schedule(db, owner, schedule_id)
+    lifecycle.resume(db, schedule, now=now, actor=user_actor(owner), signals=signals)
+    return schedule
 
 
 def stop_schedule(
     *, db: Session, owner: UserProfile, schedule_id: str, now: datetime, signals: SchedulerSignals, reason: str = ""
-) -> ScheduledJob:
+) -> Schedule:
     """End the schedule for good; its ledger and trail stay."""
-    job = locked_schedule(db, owner, schedule_id)
-    lifecycle.stop(db, job, now=now, actor=user_actor(owner), signals=signals, reason=reason)
-    return job
+    schedule = locked_schedule(db, owner, schedule_id)
+    lifecycle.stop(db, schedule, now=now, actor=user_actor(owner), signals=signals, reason=reason)
+    return schedule
 
 
 def delete_schedule(
     *, db: Session, owner: UserProfile, schedule_id: str, now: datetime, signals: SchedulerSignals
 ) -> None:
     """Delete the schedule and its ledger; its timer is cancelled and its audit trail kept."""
-    job = locked_schedule(db, owner, schedule_id)
-    record_change(db, job=job, action="delete", actor=user_actor(owner), before=snapshot(job), now=now)
-    db.delete(job)
+    schedule = locked_schedule(db, owner, schedule_id)
+    record_change(db, schedule=schedule, action="delete", actor=user_actor(owner), before=snapshot(schedule), now=now)
+    db.delete(schedule)
     on_commit(db, lambda: signals.schedule_changed(schedule_id))
 
 
@@ -139,13 +139,13 @@ def trigger_schedule_now(
     *, db: Session, owner: UserProfile, schedule_id: str, now: datetime, signals: SchedulerSignals
 ) -> ScheduleRun:
     """Record a manual run and queue it under the overlap policy; it does not move the schedule's timeline."""
-    job = locked_schedule(db, owner, schedule_id)
+    schedule = locked_schedule(db, owner, schedule_id)
     quotas.check_queued_runs(db, owner, adding=1)
-    run = ScheduleRun(scheduled_job_id=job.id, scheduled_for=now, trigger_kind="manual", status="waiting",
+    run = ScheduleRun(scheduled_job_id=schedule.id, scheduled_for=now, trigger_kind="manual", status="waiting",
                       created_at=now)
     db.add(run)
     db.flush()
-    admit(db, job, [run], now=now, signals=signals, here=False, queue=False)
+    admit(db, schedule, [run], now=now, signals=signals, here=False, queue=False)
     return run
 
 
@@ -162,21 +162,21 @@ def list_runs(
     return list(db.scalars(query.limit(limit).offset(offset))), total
 
 
-def upcoming(job: ScheduledJob, *, count: int) -> list[datetime]:
+def upcoming(schedule: Schedule, *, count: int) -> list[datetime]:
     """The next ``count`` occurrences from ``next_run_at`` on (none while paused or stopped)."""
-    if job.status != "active" or job.next_run_at is None:
+    if schedule.status != "active" or schedule.next_run_at is None:
         return []
-    spec = spec_of(job)
-    later = spec.occurrences(after=job.next_run_at, count=count - 1)
-    return [job.next_run_at, *later]
+    spec = spec_of(schedule)
+    later = spec.occurrences(after=schedule.next_run_at, count=count - 1)
+    return [schedule.next_run_at, *later]
 
 
-def locked_schedule(db: Session, owner: UserProfile, schedule_id: str) -> ScheduledJob:
+def locked_schedule(db: Session, owner: UserProfile, schedule_id: str) -> Schedule:
     """The owner's schedule under its row lock, for changes that must not race a worker."""
-    job = lock_schedule(db, schedule_id)
-    if job is None or job.user_profile_id != owner.id:
+    schedule = lock_schedule(db, schedule_id)
+    if schedule is None or schedule.user_profile_id != owner.id:
         raise ScheduleNotFound(schedule_id)
-    return job
+    return schedule
 
 
 def _owned_workflow(db: Session, owner: UserProfile, workflow_id: int) -> Workflow:

@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from rqflow.models import ScheduledJob, ScheduleRun
+from rqflow.models import Schedule, ScheduleRun
 from rqflow.services.audit import SYSTEM_SCHEDULER, snapshot
 from rqflow.services.catchup import advance_schedule, due_occurrences
 from rqflow.services.lifecycle import resume
@@ -60,23 +60,23 @@ class QueuedRun:
 def catch_up_overdue(db: Session, *, now: datetime, signals: SchedulerSignals) -> int:
     """Apply the catch-up policy to every overdue active schedule; return how many moved on."""
     cutoff = now - timedelta(seconds=get_settings().misfire_grace_seconds)
-    query = (select(ScheduledJob.id).where(ScheduledJob.status == "active", ScheduledJob.next_run_at < cutoff)
-             .order_by(ScheduledJob.next_run_at).limit(PASS_LIMIT))
+    query = (select(Schedule.id).where(Schedule.status == "active", Schedule.next_run_at < cutoff)
+             .order_by(Schedule.next_run_at).limit(PASS_LIMIT))
     candidates = list(db.scalars(query))
     db.rollback()
     return sum(_catch_up_one(db, schedule_id, now=now, cutoff=cutoff, signals=signals) for schedule_id in candidates)
 
 
 def _catch_up_one(db: Session, schedule_id: str, *, now: datetime, cutoff: datetime, signals: SchedulerSignals) -> bool:
-    job = lock_schedule(db, schedule_id)
-    due_at = job.next_run_at if job is not None and job.status == "active" else None
-    if job is None or due_at is None or fire_at(job.id, due_at, job.jitter_seconds) >= cutoff:
+    schedule = lock_schedule(db, schedule_id)
+    due_at = schedule.next_run_at if schedule is not None and schedule.status == "active" else None
+    if schedule is None or due_at is None or fire_at(schedule.id, due_at, schedule.jitter_seconds) >= cutoff:
         db.rollback()  # claimed or changed meanwhile
         return False
-    before = snapshot(job)
+    before = snapshot(schedule)
     try:
-        due = due_occurrences(job, since=due_at, now=now, include_since=True)
-        advance_schedule(db, job, due=due, now=now, signals=signals, here=False, actor=SYSTEM_SCHEDULER,
+        due = due_occurrences(schedule, since=due_at, now=now, include_since=True)
+        advance_schedule(db, schedule, due=due, now=now, signals=signals, here=False, actor=SYSTEM_SCHEDULER,
                          before=before)
     except SQLAlchemyError:
         raise
@@ -97,10 +97,10 @@ def fail_lost_runs(db: Session, *, now: datetime, signals: SchedulerSignals) -> 
     lost = list(db.execute(query))
     db.rollback()
     for run_id, schedule_id in lost:
-        job = lock_schedule(db, schedule_id)
+        schedule = lock_schedule(db, schedule_id)
         run = db.get(ScheduleRun, run_id, populate_existing=True)
-        if job is not None and run is not None and run.status == "running":
-            end_run(db, job, run, error=LOST_RUN_ERROR, reason=ABANDONED_REASON, now=now, signals=signals)
+        if schedule is not None and run is not None and run.status == "running":
+            end_run(db, schedule, run, error=LOST_RUN_ERROR, reason=ABANDONED_REASON, now=now, signals=signals)
         db.commit()
     return len(lost)
 
@@ -113,9 +113,9 @@ def hand_over_idle(db: Session, *, now: datetime, signals: SchedulerSignals) -> 
     db.rollback()
     started = 0
     for schedule_id in schedule_ids:
-        job = lock_schedule(db, schedule_id)
-        if job is not None:
-            started += len(hand_over(db, job, now=now, signals=signals))
+        schedule = lock_schedule(db, schedule_id)
+        if schedule is not None:
+            started += len(hand_over(db, schedule, now=now, signals=signals))
         db.commit()
     return started
 
@@ -132,14 +132,14 @@ def queued_runs(db: Session, *, now: datetime) -> list[QueuedRun]:
 
 def resume_due(db: Session, *, now: datetime, signals: SchedulerSignals) -> int:
     """Resume every schedule whose ``paused_until`` has come; return how many."""
-    query = select(ScheduledJob.id).where(ScheduledJob.status == "paused", ScheduledJob.paused_until <= now)
+    query = select(Schedule.id).where(Schedule.status == "paused", Schedule.paused_until <= now)
     due = list(db.scalars(query.limit(PASS_LIMIT)))
     db.rollback()
     resumed = 0
     for schedule_id in due:
-        job = lock_schedule(db, schedule_id)
-        if job is not None and job.status == "paused" and job.paused_until is not None and job.paused_until <= now:
-            resume(db, job, now=now, actor=SYSTEM_SCHEDULER, signals=signals, enforce_limit=False)
+        schedule = lock_schedule(db, schedule_id)
+        if schedule is not None and schedule.status == "paused" and schedule.paused_until is not None and schedule.paused_until <= now:
+            resume(db, schedule, now=now, actor=SYSTEM_SCHEDULER, signals=signals, enforce_limit=False)
             resumed += 1
         db.commit()
     return resumed
@@ -147,6 +147,6 @@ def resume_due(db: Session, *, now: datetime, signals: SchedulerSignals) -> int:
 
 def next_auto_resume(db: Session) -> datetime | None:
     """The earliest ``paused_until`` of any paused schedule, so the scheduler knows when to look again."""
-    value = db.scalar(select(func.min(ScheduledJob.paused_until)).where(ScheduledJob.status == "paused"))
+    value = db.scalar(select(func.min(Schedule.paused_until)).where(Schedule.status == "paused"))
     db.rollback()
     return value

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from rqflow.api.deps import SessionDep, SignalsDep
 from rqflow.errors import Conflict, InvalidInput
-from rqflow.models import ScheduledJob, UserProfile, utcnow
+from rqflow.models import Schedule, UserProfile, utcnow
 from rqflow.schemas.schedule import ScheduleCreate
 from rqflow.services import previews, workflows
 from rqflow.services import schedules as service
@@ -42,25 +42,25 @@ def new_schedule_page(request: Request, db: SessionDep, user: UiUser, workflow_i
     """An empty form (a workflow may be chosen already, from the workflow's page)."""
     defaults = {"schedule_type": "cron", "cron_expression": "0 9 * * 1-5", "timezone": "UTC",
                 "catchup_policy": "latest", "overlap_policy": "skip", "workflow_id": workflow_id}
-    return _form_page(request, db, user, values=defaults, job=None, errors={})
+    return _form_page(request, db, user, values=defaults, schedule=None, errors={})
 
 
 @router.post("/schedules/new")
 def create(request: Request, db: SessionDep, user: UiUser, signals: SignalsDep, form: FormDep) -> Response:
     """Create the schedule, or show the form again with the refusal next to its field."""
     try:
-        job = service.create_schedule(db=db, owner=user, data=create_request(form), now=utcnow(), signals=signals)
+        schedule = service.create_schedule(db=db, owner=user, data=create_request(form), now=utcnow(), signals=signals)
     except (InvalidInput, Conflict) as exc:
         db.rollback()
-        return _form_page(request, db, user, values=form, job=None, errors=_errors(exc), status_code=422)
-    return redirect(f"{UI_PREFIX}/schedules/{job.id}", flash=f"Created schedule {job.name!r} ({_cadence(job)}).")
+        return _form_page(request, db, user, values=form, schedule=None, errors=_errors(exc), status_code=422)
+    return redirect(f"{UI_PREFIX}/schedules/{schedule.id}", flash=f"Created schedule {schedule.name!r} ({_cadence(schedule)}).")
 
 
 @router.get("/schedules/{schedule_id}/edit")
 def edit_schedule_page(request: Request, schedule_id: str, db: SessionDep, user: UiUser) -> Response:
     """The form filled in with the schedule's fields."""
-    job = service.get_schedule(db=db, owner=user, schedule_id=schedule_id)
-    return _form_page(request, db, user, values=_values_of(job), job=job, errors={})
+    schedule = service.get_schedule(db=db, owner=user, schedule_id=schedule_id)
+    return _form_page(request, db, user, values=_values_of(schedule), schedule=schedule, errors={})
 
 
 @router.post("/schedules/{schedule_id}/edit")
@@ -68,14 +68,14 @@ def update(
     request: Request, schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep, form: FormDep
 ) -> Response:
     """Apply the form's fields; a new cadence takes effect at once."""
-    job = service.get_schedule(db=db, owner=user, schedule_id=schedule_id)
+    schedule = service.get_schedule(db=db, owner=user, schedule_id=schedule_id)
     try:
         service.update_schedule(db=db, owner=user, schedule_id=schedule_id, data=update_request(form), now=utcnow(),
                                 signals=signals)
     except (InvalidInput, Conflict) as exc:
         db.rollback()
-        return _form_page(request, db, user, values=form, job=job, errors=_errors(exc), status_code=422)
-    return redirect(f"{UI_PREFIX}/schedules/{job.id}", flash=f"Saved schedule {job.name!r} ({_cadence(job)}).")
+        return _form_page(request, db, user, values=form, schedule=schedule, errors=_errors(exc), status_code=422)
+    return redirect(f"{UI_PREFIX}/schedules/{schedule.id}", flash=f"Saved schedule {schedule.name!r} ({_cadence(schedule)}).")
 
 
 @router.post("/schedules/preview")
@@ -91,22 +91,22 @@ def preview(request: Request, user: UiUser, form: FormDep) -> Response:
 
 
 def _form_page(
-    request: Request, db: Session, user: UserProfile, *, values: dict[str, Any], job: ScheduledJob | None,
+    request: Request, db: Session, user: UserProfile, *, values: dict[str, Any], schedule: Schedule | None,
     errors: dict[str, str], status_code: int = 200,
 ) -> Response:
     choices, _ = workflows.list_workflows(db=db, owner=user, limit=WORKFLOWS_LISTED, offset=0)
     return render(request, "schedule_form.html", {
-        "user": user, "section": "schedules", "job": job, "values": values, "errors": errors,
+        "user": user, "section": "schedules", "schedule": schedule, "values": values, "errors": errors,
         "workflows": choices, "timezones": TIMEZONES, "fields": SCHEDULE_FIELDS,
     }, status_code=status_code)
 
 
-def _values_of(job: ScheduledJob) -> dict[str, Any]:
+def _values_of(schedule: Schedule) -> dict[str, Any]:
     """The form's text for a stored schedule: numbers as text, instants in its own timezone."""
-    values: dict[str, Any] = {name: getattr(job, name) for name in ScheduleCreate.model_fields
-                              if hasattr(job, name)}
+    values: dict[str, Any] = {name: getattr(schedule, name) for name in ScheduleCreate.model_fields
+                              if hasattr(schedule, name)}
     for name in ("run_at", "start_at", "end_at"):
-        values[name] = local_input(getattr(job, name), job.timezone)
+        values[name] = local_input(getattr(schedule, name), schedule.timezone)
     return {name: "" if value is None else value for name, value in values.items()}
 
 
@@ -116,5 +116,5 @@ def _errors(exc: InvalidInput | Conflict) -> dict[str, str]:
     return {field or "form": exc.message}
 
 
-def _cadence(job: ScheduledJob) -> str:
-    return describe_spec(spec_of(job))
+def _cadence(schedule: Schedule) -> str:
+    return describe_spec(spec_of(schedule))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from rqflow.api.deps import SessionDep, SettingsDep, SignalsDep
 from rqflow.broker.trigger_rate import check_trigger_rate
 from rqflow.errors import Conflict, InvalidInput, RateLimited
-from rqflow.models import ScheduledJob, UserProfile, utcnow
+from rqflow.models import Schedule, UserProfile, utcnow
 from rqflow.models.schedule import SCHEDULE_STATUSES
 from rqflow.schemas.common import MAX_DB_INT, NO_NUL
 from rqflow.schemas.schedule import PauseRequest
@@ -50,9 +50,9 @@ def schedules_page(
     chosen = status if status in SCHEDULE_STATUSES else None
     jobs, total = service.list_schedules(db=db, owner=user, status=chosen, name=q.strip() or None,
                                          limit=PAGE_SIZE, offset=offset)
-    last = last_run_statuses(db, [job.id for job in jobs])
-    rows = [{"job": job, "cadence": describe_spec(spec_of(job)), "last_status": last.get(job.id, "")}
-            for job in jobs]
+    last = last_run_statuses(db, [schedule.id for schedule in jobs])
+    rows = [{"schedule": schedule, "cadence": describe_spec(spec_of(schedule)), "last_status": last.get(schedule.id, "")}
+            for schedule in jobs]
     return render(request, "schedules.html", {
         "user": user, "section": "schedules", "rows": rows, "total": total, "status": chosen or "", "q": q,
         "offset": offset, "page_size": PAGE_SIZE, "statuses": SCHEDULE_STATUSES, "now": utcnow(),
@@ -62,15 +62,15 @@ def schedules_page(
 @router.get("/schedules/{schedule_id}")
 def schedule_page(request: Request, schedule_id: str, db: SessionDep, user: UiUser) -> Response:
     """One schedule: what comes next, what happened, what was not run and why, and who changed it."""
-    job = service.get_schedule(db=db, owner=user, schedule_id=schedule_id)
-    runs, run_total = service.list_runs(db=db, owner=user, schedule_id=job.id, status=None,
+    schedule = service.get_schedule(db=db, owner=user, schedule_id=schedule_id)
+    runs, run_total = service.list_runs(db=db, owner=user, schedule_id=schedule.id, status=None,
                                         limit=RECENT_RUNS_SHOWN, offset=0)
-    changes, _ = audit.list_changes(db=db, owner=user, schedule_id=job.id, limit=HISTORY_SHOWN, offset=0)
+    changes, _ = audit.list_changes(db=db, owner=user, schedule_id=schedule.id, limit=HISTORY_SHOWN, offset=0)
     return render(request, "schedule.html", {
-        "user": user, "section": "schedules", "job": job, "cadence": describe_spec(spec_of(job)),
-        "workflow": workflows.get_workflow(db=db, owner=user, workflow_id=job.workflow_id),
-        "upcoming": service.upcoming(job, count=UPCOMING_SHOWN), "runs": runs, "run_total": run_total,
-        "not_run": _not_run(db, user, job), "changes": changes, "now": utcnow(),
+        "user": user, "section": "schedules", "schedule": schedule, "cadence": describe_spec(spec_of(schedule)),
+        "workflow": workflows.get_workflow(db=db, owner=user, workflow_id=schedule.workflow_id),
+        "upcoming": service.upcoming(schedule, count=UPCOMING_SHOWN), "runs": runs, "run_total": run_total,
+        "not_run": _not_run(db, user, schedule), "changes": changes, "now": utcnow(),
     })
 
 
@@ -89,8 +89,8 @@ def pause(schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep, f
 def resume(schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep) -> Response:
     """Resume; the catch-up policy decides what of the pause still runs."""
     def act() -> str:
-        job = service.resume_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
-        return f"Resumed; next run {_when(job)}."
+        schedule = service.resume_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
+        return f"Resumed; next run {_when(schedule)}."
     return _act(db, _page(schedule_id), act)
 
 
@@ -126,8 +126,8 @@ def backfill_range(
 @router.post("/schedules/{schedule_id}/delete")
 def delete(schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep) -> Response:
     """Delete the schedule and its ledger (its audit trail stays)."""
-    job = service.get_schedule(db=db, owner=user, schedule_id=schedule_id)
-    name = job.name
+    schedule = service.get_schedule(db=db, owner=user, schedule_id=schedule_id)
+    name = schedule.name
     service.delete_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
     return redirect(f"{UI_PREFIX}/schedules", flash=f"Deleted schedule {name!r}.")
 
@@ -142,11 +142,11 @@ def _act(db: Session, back: str, action: Callable[[], str]) -> Response:
     return redirect(back, flash=message)
 
 
-def _not_run(db: Session, user: UserProfile, job: ScheduledJob) -> list[Any]:
+def _not_run(db: Session, user: UserProfile, schedule: Schedule) -> list[Any]:
     """The latest skipped and missed occurrences together, newest first, each with its reason."""
     found = []
     for status in ("skipped", "missed"):
-        rows, _ = service.list_runs(db=db, owner=user, schedule_id=job.id, status=status, limit=NOT_RUN_SHOWN,
+        rows, _ = service.list_runs(db=db, owner=user, schedule_id=schedule.id, status=status, limit=NOT_RUN_SHOWN,
                                     offset=0)
         found.extend(rows)
     return sorted(found, key=lambda run: run.scheduled_for, reverse=True)[:NOT_RUN_SHOWN]
@@ -156,7 +156,7 @@ def _page(schedule_id: str) -> str:
     return f"{UI_PREFIX}/schedules/{schedule_id}"
 
 
-def _when(job: ScheduledJob) -> str:
-    if job.next_run_at is None:
+def _when(schedule: Schedule) -> str:
+    if schedule.next_run_at is None:
         return "not planned"
-    return f"at {local_time(job.next_run_at, job.timezone)}"
+    return f"at {local_time(schedule.next_run_at, schedule.timezone)}"

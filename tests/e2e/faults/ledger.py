@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rqflow.models import ScheduleRun
-from tests.e2e.conftest import FINAL_STATUSES, Schedule, Stack
+from tests.e2e.conftest import FINAL_STATUSES, LiveSchedule, Stack
 
 # A row may end in one of these, each meaning the occurrence was accounted for.
 RowCheck = Callable[[ScheduleRun], bool]
@@ -74,7 +74,7 @@ class Books:
         return self
 
 
-def close_books(stack: Stack, schedule: Schedule, *, allowed: list[RowCheck], stopped_at: datetime | None = None,
+def close_books(stack: Stack, schedule: LiveSchedule, *, allowed: list[RowCheck], stopped_at: datetime | None = None,
                 timeout: float = 60) -> tuple[Books, list[ScheduleRun]]:
     """Wait until the schedule is quiet, then check and count its ledger against its cadence and side effects.
 

@@ -20,7 +20,7 @@ import pytest
 from rqflow.broker.timers import armed
 from rqflow.job_ids import fire_job_id
 from rqflow.models import utcnow
-from tests.e2e.conftest import POLL_SECONDS, RECONCILE_SECONDS, Schedule, Stack
+from tests.e2e.conftest import POLL_SECONDS, RECONCILE_SECONDS, LiveSchedule, Stack
 from tests.e2e.faults import chaos
 from tests.e2e.faults.chaos import RedisServer
 from tests.e2e.faults.ledger import (
@@ -42,7 +42,7 @@ IDLE_SCHEDULES = 20
 SLACK_SECONDS = POLL_SECONDS + 1.0 + 1.0
 
 
-def all_armed(stack: Stack, idle: list[Schedule]) -> bool:
+def all_armed(stack: Stack, idle: list[LiveSchedule]) -> bool:
     """Every idle schedule's timer is back in rq-scheduler's set (their next occurrence never moves)."""
     timers = armed(stack.redis)
     return all(fire_job_id(s.id, s.first) in timers for s in idle)

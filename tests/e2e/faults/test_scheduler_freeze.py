@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from rqflow.models import utcnow
-from tests.e2e.conftest import LEASE_SECONDS, POLL_SECONDS, Proc, Schedule, Stack
+from tests.e2e.conftest import LEASE_SECONDS, POLL_SECONDS, LiveSchedule, Proc, Stack
 from tests.e2e.faults import chaos
 from tests.e2e.faults.ledger import (
     close_books,
@@ -28,7 +28,7 @@ from tests.e2e.faults.ledger import (
     ran_or_missed,
     recovery,
     report,
-        spread,
+    spread,
 )
 from tests.helpers import wait_for
 
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.e2e
 FREEZES = chaos.scaled(10)
 
 
-def freeze(stack: Stack, schedulers: list[Proc], schedule: Schedule, rng: random.Random) -> tuple[datetime, float]:
+def freeze(stack: Stack, schedulers: list[Proc], schedule: LiveSchedule, rng: random.Random) -> tuple[datetime, float]:
     """Freeze the leader at a random moment for 2-3 leases, see a standby take over, wake it; return (frozen at, s)."""
     time.sleep(rng.uniform(0.0, 1.0))  # a random moment of the leader's loop
     frozen = wait_for(lambda: chaos.leader(schedulers), timeout=LEASE_SECONDS + 20, what="one leading scheduler")

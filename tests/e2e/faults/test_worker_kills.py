@@ -39,7 +39,7 @@ from rqflow.models import ScheduleRun, utcnow
 from rqflow.services.occurrences import ABANDONED_REASON
 from rqflow.services.overlap import STALE_MARGIN
 from rqflow.services.upkeep import LOST_RUN_ERROR
-from tests.e2e.conftest import RECONCILE_SECONDS, REPO_ROOT, Proc, Schedule, Stack
+from tests.e2e.conftest import RECONCILE_SECONDS, REPO_ROOT, LiveSchedule, Proc, Stack
 from tests.e2e.faults import chaos
 from tests.e2e.faults.ledger import (
     RowCheck,
@@ -65,7 +65,7 @@ KILLED = "the worker's job process was killed (signal 9)"
 SHORT_JOB_TIMEOUT = 3
 
 
-def start(stack: Stack, *, job_timeout: int | None = None) -> tuple[Proc, Proc, Schedule]:
+def start(stack: Stack, *, job_timeout: int | None = None) -> tuple[Proc, Proc, LiveSchedule]:
     """A scheduler, a worker and a slow schedule; the job timeout set for every process if given."""
     if job_timeout is not None:
         stack.env["RQFLOW_JOB_TIMEOUT_SECONDS"] = str(job_timeout)
@@ -76,7 +76,7 @@ def start(stack: Stack, *, job_timeout: int | None = None) -> tuple[Proc, Proc, 
     return scheduler, worker, schedule
 
 
-def catch_running(stack: Stack, schedule: Schedule, worker: Proc, rng: random.Random) -> tuple[ScheduleRun, int]:
+def catch_running(stack: Stack, schedule: LiveSchedule, worker: Proc, rng: random.Random) -> tuple[ScheduleRun, int]:
     """Wait for a run that has just started, then a random moment into it; return it and its job process's pid."""
 
     def fresh() -> tuple[ScheduleRun, int] | None:
@@ -91,7 +91,7 @@ def catch_running(stack: Stack, schedule: Schedule, worker: Proc, rng: random.Ra
     return run, horse
 
 
-def final(stack: Stack, schedule: Schedule, run_id: int, timeout: float) -> ScheduleRun:
+def final(stack: Stack, schedule: LiveSchedule, run_id: int, timeout: float) -> ScheduleRun:
     """Wait until the ledger row ``run_id`` is final; return it."""
 
     def done() -> ScheduleRun | None:
@@ -107,7 +107,7 @@ def failed_with(error: str, run_ids: list[int]) -> RowCheck:
     return lambda run: run.id in run_ids and run.status == "failed" and run.error == error
 
 
-def assert_history_closed(stack: Stack, schedule: Schedule, dead: list[int], error: str) -> None:
+def assert_history_closed(stack: Stack, schedule: LiveSchedule, dead: list[int], error: str) -> None:
     """The workflow runs the dead processes started ended failed too, and the schedule counted every death."""
     workflow_runs = [w for w in stack.workflow_runs(schedule.workflow_id) if w.schedule_run_id in dead]
     assert [w.status for w in workflow_runs] == ["failed"] * len(dead), [(w.id, w.status) for w in workflow_runs]

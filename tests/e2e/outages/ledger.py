@@ -28,7 +28,7 @@ from sqlalchemy import text
 from rqflow.models import ScheduleRun
 from rqflow.timing.catchup import MISSED_SKIP, MISSED_SUPERSEDED
 from tests.e2e import side_effects
-from tests.e2e.conftest import Schedule, Stack
+from tests.e2e.conftest import LiveSchedule, Stack
 
 FINAL = {"succeeded", "failed", "skipped", "missed"}
 RAN = {"succeeded", "failed"}
@@ -60,7 +60,7 @@ class LedgerFigures:
         self.batches.extend(other.batches)
 
 
-def measure(stack: Stack, schedule: Schedule, runs: list[ScheduleRun]) -> LedgerFigures:
+def measure(stack: Stack, schedule: LiveSchedule, runs: list[ScheduleRun]) -> LedgerFigures:
     """The figures of one schedule's ledger, asserting nothing (a scenario reports them before it checks)."""
     instants = [r.scheduled_for for r in runs]
     expected = expected_instants(schedule, max(instants)) if instants else []
@@ -71,13 +71,13 @@ def measure(stack: Stack, schedule: Schedule, runs: list[ScheduleRun]) -> Ledger
                          batches=catch_up_batches(runs))
 
 
-def expected_instants(schedule: Schedule, last: datetime) -> list[datetime]:
+def expected_instants(schedule: LiveSchedule, last: datetime) -> list[datetime]:
     """Every occurrence of the schedule from its first to ``last``."""
     count = int((last - schedule.first) / schedule.interval) + 1
     return [schedule.first + k * schedule.interval for k in range(max(count, 0))]
 
 
-def check_ledger(stack: Stack, schedule: Schedule, runs: list[ScheduleRun], *, policy: str,
+def check_ledger(stack: Stack, schedule: LiveSchedule, runs: list[ScheduleRun], *, policy: str,
                  allowed: set[str] = FINAL) -> LedgerFigures:
     """Assert none lost, none duplicated, none stuck, catch-up batches by ``policy``; return the figures."""
     assert runs, f"no ledger row at all for {schedule.id}"
@@ -157,7 +157,7 @@ def batch_over(batches: list[list[ScheduleRun]], start: datetime, end: datetime)
     return batch
 
 
-def interval_instants(schedule: Schedule, start: datetime, end: datetime) -> list[datetime]:
+def interval_instants(schedule: LiveSchedule, start: datetime, end: datetime) -> list[datetime]:
     """The schedule's occurrences in ``[start, end]``."""
     first = max(0, -(-int((start - schedule.first).total_seconds()) // int(schedule.interval.total_seconds())))
     found = []

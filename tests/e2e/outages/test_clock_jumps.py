@@ -46,7 +46,7 @@ from pathlib import Path
 import pytest
 
 from rqflow.models import ScheduleRun, utcnow
-from tests.e2e.conftest import FINAL_STATUSES, Schedule, Stack
+from tests.e2e.conftest import FINAL_STATUSES, LiveSchedule, Stack
 from tests.e2e.outages.conftest import OUTAGE_SECONDS
 from tests.e2e.outages.faults import FakeClock
 from tests.e2e.outages.ledger import (
@@ -81,7 +81,7 @@ SETTLE_SECONDS = 20.0
 class Ledger:
     """One schedule's ledger at the end, with the runs that came early and the rows for future occurrences."""
 
-    schedule: Schedule
+    schedule: LiveSchedule
     policy: str
     runs: list[ScheduleRun]
     early: list[tuple[datetime, datetime]]
@@ -95,7 +95,7 @@ def hold(stack: Stack, length: float) -> None:
         time.sleep(0.2)
 
 
-def settle(stack: Stack, schedule: Schedule, deadline: float) -> list[ScheduleRun]:
+def settle(stack: Stack, schedule: LiveSchedule, deadline: float) -> list[ScheduleRun]:
     """With the scheduler stopped, wait (until ``deadline``) for every row of the schedule to be final.
 
     Past the deadline the ledger is taken as it is: rows still in flight then fail the
@@ -109,7 +109,7 @@ def settle(stack: Stack, schedule: Schedule, deadline: float) -> list[ScheduleRu
         time.sleep(0.25)
 
 
-def recovery(stack: Stack, schedules: list[Schedule], righted_at: datetime) -> dict[str, float | None]:
+def recovery(stack: Stack, schedules: list[LiveSchedule], righted_at: datetime) -> dict[str, float | None]:
     """Seconds until each schedule has run an occurrence due after the clock came right (None: not in time)."""
     recovered: dict[str, float | None] = {}
     deadline = time.monotonic() + RECOVERY_BOUND_SECONDS

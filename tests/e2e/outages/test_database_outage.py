@@ -49,7 +49,7 @@ import httpx
 import pytest
 
 from rqflow.models import utcnow
-from tests.e2e.conftest import Schedule, Stack
+from tests.e2e.conftest import LiveSchedule, Stack
 from tests.e2e.outages.conftest import OUTAGE_SECONDS
 from tests.e2e.outages.faults import PostgresServer, SqliteLockHolder
 from tests.e2e.outages.ledger import (
@@ -76,7 +76,7 @@ FIRST_SECONDS_EXEMPT = timedelta(seconds=1.5)
 RECOVERY_BOUND_SECONDS = 60.0
 
 
-def start_stack(stack: Stack) -> tuple[str, list[Schedule]]:
+def start_stack(stack: Stack) -> tuple[str, list[LiveSchedule]]:
     """Scheduler, workers and web up; one schedule per catch-up policy, each with a few runs behind it."""
     stack.start_scheduler()
     for _ in range(WORKERS):
@@ -99,7 +99,7 @@ def hold(stack: Stack, length: float) -> None:
         time.sleep(0.2)
 
 
-def recover(stack: Stack, base: str, user: ApiUser, schedules: list[Schedule],
+def recover(stack: Stack, base: str, user: ApiUser, schedules: list[LiveSchedule],
             healed_at: datetime) -> tuple[float, float]:
     """Seconds until the API answers 200 again, and until every schedule has run an occurrence due since."""
     started = time.monotonic()

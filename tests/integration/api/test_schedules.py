@@ -12,7 +12,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
 from rqflow.db import session_scope
-from rqflow.models import ScheduledJob, ScheduleRun, WorkflowRun
+from rqflow.models import Schedule, ScheduleRun, WorkflowRun
 from rqflow.settings import Settings
 from tests.integration.conftest import ApiUser, in_future, make_schedule, make_workflow
 
@@ -65,7 +65,7 @@ def test_bad_input_is_refused_naming_the_field_and_writes_nothing(
     assert response.status_code == 422, response.text
     assert response.json()["field"] == field
     assert words in response.json()["message"]
-    assert count_rows(ScheduledJob) == 0
+    assert count_rows(Schedule) == 0
 
 
 def test_interval_below_the_minimum_names_the_limit(
@@ -86,7 +86,7 @@ def test_someone_elses_workflow_is_refused(client: TestClient, alice: ApiUser, b
     response = client.post(API, json=body(make_workflow(alice)), headers=bob.headers)
     assert response.status_code == 422
     assert response.json()["field"] == "workflow_id"
-    assert count_rows(ScheduledJob) == 0
+    assert count_rows(Schedule) == 0
 
 
 def test_a_missing_or_wrong_token_is_401(client: TestClient, alice: ApiUser) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from rqflow.db import session_scope
 from rqflow.engine.runner import run_workflow
-from rqflow.models import NodeRun, ScheduledJob, UserProfile, Workflow
+from rqflow.models import NodeRun, Schedule, UserProfile, Workflow
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 
 TOOLS = "/api/v1/tools"
@@ -22,7 +22,7 @@ def cron_input(workflow_id: int, **overrides: Any) -> dict[str, Any]:
 
 def schedule_count() -> int:
     with session_scope() as db:
-        return db.scalar(select(func.count()).select_from(ScheduledJob)) or 0
+        return db.scalar(select(func.count()).select_from(Schedule)) or 0
 
 
 def test_components_list_every_node_type_with_palette_and_schema(client: TestClient, alice: ApiUser) -> None:
@@ -122,7 +122,7 @@ def test_tool_nodes_run_as_plain_workflow_steps(settings: Any, alice: ApiUser) -
     assert status == "failed" and "node 'bad' failed" in error and "hint" in error
     with session_scope() as db:
         node_runs = {n.node_key: n for n in db.scalars(select(NodeRun).where(NodeRun.workflow_run_id == run_id))}
-        [made] = db.scalars(select(ScheduledJob)).all()
+        [made] = db.scalars(select(Schedule)).all()
     assert (made.name, made.status, made.paused_reason) == ("made-by-alice", "paused", "step")
     assert node_runs["pause"].output["result"]["id"] == made.id
     assert node_runs["bad"].status == "failed" and node_runs["bad"].output["error"]["field"] == "cron_expression"

@@ -22,7 +22,7 @@ from rqflow.broker.connection import get_queue
 from rqflow.broker.timers import SCHEDULED_SET
 from rqflow.db import session_scope
 from rqflow.jobs.tasks import execute_run, execute_scheduled_trigger
-from rqflow.models import ScheduledJob, ScheduleRun, utcnow
+from rqflow.models import Schedule, ScheduleRun, utcnow
 from rqflow.services import upkeep
 from rqflow.settings import Settings
 from rqflow.signals import NullSignals
@@ -60,7 +60,7 @@ def ledger() -> list[ScheduleRun]:
 def fire_next(schedule_id: str) -> dict[str, Any]:
     """Deliver the schedule's expected occurrence to the worker's task."""
     with session_scope() as db:
-        row = db.get(ScheduledJob, schedule_id)
+        row = db.get(Schedule, schedule_id)
         assert row is not None and row.next_run_at is not None
         when = row.next_run_at
     return execute_scheduled_trigger(schedule_id, when.isoformat())
@@ -84,7 +84,7 @@ def build_ledger(client: TestClient, alice: ApiUser) -> int:
 
     paused = make_schedule(alice, make_workflow(alice), name="paused")
     with session_scope() as db:
-        db.get(ScheduledJob, paused.id).status = "paused"  # type: ignore[union-attr]
+        db.get(Schedule, paused.id).status = "paused"  # type: ignore[union-attr]
     assert fire_next(paused.id) == {"claimed": False}
 
     overdue = make_schedule(alice, make_workflow(alice), name="overdue", now=long_ago, catchup_policy="skip")
@@ -125,7 +125,7 @@ def test_metrics_equal_the_ledger(settings: Settings, client: TestClient, alice:
     assert samples[("rqflow_duplicate_deliveries_suppressed_total", ())] == duplicates
 
     with session_scope() as db:
-        schedules = Counter(db.scalars(select(ScheduledJob.status)))
+        schedules = Counter(db.scalars(select(Schedule.status)))
     assert samples[("rqflow_schedules", (("status", "active"),))] == schedules["active"]
     assert samples[("rqflow_schedules", (("status", "paused"),))] == schedules["paused"]
     assert samples[("rqflow_timers_registered", ())] == redis.zcard(SCHEDULED_SET) > 0

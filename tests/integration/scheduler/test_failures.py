@@ -18,7 +18,7 @@ from rqflow.broker.signals import RedisSignals
 from rqflow.db import session_scope
 from rqflow.job_ids import run_job_id
 from rqflow.jobs import failures
-from rqflow.models import NodeRun, ScheduledJob, ScheduleRun, WorkflowRun, utcnow
+from rqflow.models import NodeRun, Schedule, ScheduleRun, WorkflowRun, utcnow
 from rqflow.services import upkeep
 from rqflow.services.occurrences import ABANDONED_REASON, fail_running_run
 from rqflow.services.overlap import STALE_MARGIN
@@ -67,7 +67,7 @@ def test_a_run_whose_job_died_is_failed_its_history_closed_and_its_slot_handed_o
     assert dead.finished_at is not None and dead.duration_seconds is not None
     assert waiting.status == "enqueued" and signals.queued == [waiting.id]
     with session_scope() as db:
-        schedule = db.get(ScheduledJob, job.id)
+        schedule = db.get(Schedule, job.id)
         assert schedule is not None
         assert (schedule.error_count, schedule.consecutive_failures, schedule.last_error) == (1, 1, "killed (signal 9)")
         assert [r.status for r in db.scalars(select(WorkflowRun))] == ["failed"]

@@ -20,7 +20,7 @@ from rq.job import Job
 
 from rqflow.db import session_scope
 from rqflow.jobs import failures
-from rqflow.models import ScheduledJob, ScheduleRun, WorkflowRun, utcnow
+from rqflow.models import Schedule, ScheduleRun, WorkflowRun, utcnow
 from rqflow.services import upkeep
 from rqflow.services.occurrences import finish_run
 from rqflow.services.overlap import STALE_MARGIN
@@ -77,7 +77,7 @@ WAYS: dict[str, Callable[[Settings, Redis, int], None]] = {
 def outcome(schedule_id: str, run_id: int) -> dict[str, Any]:
     """What a failed run leaves, with the error text left out (each way says how it ended)."""
     with session_scope() as db:
-        run, schedule = db.get(ScheduleRun, run_id), db.get(ScheduledJob, schedule_id)
+        run, schedule = db.get(ScheduleRun, run_id), db.get(Schedule, schedule_id)
         assert run is not None and schedule is not None
         workflow_runs = list(db.query(WorkflowRun).filter(WorkflowRun.schedule_run_id == run_id))
         return {

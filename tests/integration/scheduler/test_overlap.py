@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from rqflow.db import session_scope
-from rqflow.models import ScheduledJob, ScheduleRun, UserProfile, utcnow
+from rqflow.models import Schedule, ScheduleRun, UserProfile, utcnow
 from rqflow.services import schedules as schedule_service
 from rqflow.services.occurrences import Claim, claim_occurrence, claim_run, finish_run
 from rqflow.services.overlap import BUFFER_FULL_REASON, OVERLAP_REASON
@@ -19,7 +19,7 @@ from tests.integration.conftest import ApiUser, RecordingSignals, make_schedule,
 def claim_next(schedule_id: str, signals: RecordingSignals, now: datetime | None = None) -> Claim | None:
     """Deliver the schedule's current occurrence to a worker, as its timer would."""
     with session_scope() as db:
-        row = db.get(ScheduledJob, schedule_id)
+        row = db.get(Schedule, schedule_id)
         assert row is not None and row.next_run_at is not None
         when = row.next_run_at
         return claim_occurrence(db=db, schedule_id=schedule_id, scheduled_for=when, rq_job_id=None,
@@ -130,7 +130,7 @@ def test_failures_in_a_row_pause_the_schedule_with_a_reason(settings: Settings, 
         claims.append(claim)
         finish(claim.run_id, signals, error="" if len(claims) == 1 else "boom")  # ok, then two failures
     with session_scope() as db:
-        row = db.get(ScheduledJob, job.id)
+        row = db.get(Schedule, job.id)
         assert row is not None
         assert row.status == "paused" and row.next_run_at is None
         assert "2 consecutive failed runs" in row.paused_reason

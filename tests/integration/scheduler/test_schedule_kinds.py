@@ -21,7 +21,7 @@ from rqflow.broker.timers import armed
 from rqflow.db import session_scope
 from rqflow.job_ids import fire_job_id
 from rqflow.jobs.tasks import execute_scheduled_trigger
-from rqflow.models import ScheduledJob, ScheduleRun, UserProfile, utcnow
+from rqflow.models import Schedule, ScheduleRun, UserProfile, utcnow
 from rqflow.schemas.common import MAX_DB_INT
 from rqflow.services import catchup, upkeep
 from rqflow.services.lifecycle import pause, resume
@@ -40,14 +40,14 @@ def ledger(schedule_id: str) -> list[ScheduleRun]:
         return list(db.scalars(query))
 
 
-def row(schedule_id: str) -> ScheduledJob:
+def row(schedule_id: str) -> Schedule:
     with session_scope() as db:
-        found = db.get(ScheduledJob, schedule_id)
+        found = db.get(Schedule, schedule_id)
         assert found is not None
         return found
 
 
-def once(alice: ApiUser, *, run_at: datetime, created: datetime, **fields: Any) -> ScheduledJob:
+def once(alice: ApiUser, *, run_at: datetime, created: datetime, **fields: Any) -> Schedule:
     return make_schedule(alice, make_workflow(alice), now=created, schedule_type="once", interval_seconds=None,
                          run_at=run_at.isoformat(), **fields)
 
@@ -103,11 +103,11 @@ def test_a_once_schedule_resumed_after_its_instant(
     job = once(alice, run_at=run_at, created=utcnow(), catchup_policy=policy)
     signals = NullSignals()
     with session_scope() as db:
-        locked = db.get(ScheduledJob, job.id)
+        locked = db.get(Schedule, job.id)
         assert locked is not None
         pause(db, locked, now=utcnow(), actor="test", signals=signals)
     with session_scope() as db:
-        locked = db.get(ScheduledJob, job.id)
+        locked = db.get(Schedule, job.id)
         assert locked is not None
         # Resumed past the misfire grace: under skip the occurrence is over, under latest it still runs.
         resume(db, locked, now=run_at + timedelta(seconds=2 * settings.misfire_grace_seconds + 1), actor="test",
@@ -156,7 +156,7 @@ def test_due_occurrences_of_every_kind_at_the_calendar_edges(settings: Settings,
     with session_scope() as db:
         owner = db.get(UserProfile, alice.id)
         assert owner is not None
-        job = ScheduledJob(id="edge", user_profile_id=owner.id, name="edge", schedule_type="once", run_at=last,
+        job = Schedule(id="edge", user_profile_id=owner.id, name="edge", schedule_type="once", run_at=last,
                            timezone="UTC", jitter_seconds=0, catchup_policy="all")
         assert catchup.due_occurrences(job, since=last, now=last, include_since=True) == [last]
         assert catchup.next_occurrence(job, after=last - timedelta(days=1)) == last
@@ -171,7 +171,7 @@ def test_due_occurrences_of_every_kind_at_the_calendar_edges(settings: Settings,
 def corrupt(schedule_id: str, **columns: Any) -> None:
     """Write values no service would accept, as a defect or a hand edit of the database might."""
     with session_scope() as db:
-        found = db.get(ScheduledJob, schedule_id)
+        found = db.get(Schedule, schedule_id)
         assert found is not None
         for name, value in columns.items():
             setattr(found, name, value)

@@ -13,7 +13,7 @@ from rqflow.broker.lease import LEASE_KEY, Lease
 from rqflow.broker.timers import SCHEDULED_SET, TIMER_INDEX, Timer, TimerOptions, arm, armed
 from rqflow.db import get_sessionmaker, session_scope
 from rqflow.job_ids import fire_job_id
-from rqflow.models import ScheduledJob, utcnow
+from rqflow.models import Schedule, utcnow
 from rqflow.scheduler.process import RqflowScheduler
 from rqflow.scheduler.sync import reconcile, sync_schedule
 from rqflow.services import upkeep
@@ -32,7 +32,7 @@ def test_reconcile_arms_every_active_schedule_once_and_cancels_the_rest(
     workflow_id = make_workflow(alice)
     jobs = [make_schedule(alice, workflow_id, name=f"s{i}") for i in range(20)]
     with session_scope() as db:
-        db.get(ScheduledJob, jobs[0].id).status = "paused"  # type: ignore[union-attr]
+        db.get(Schedule, jobs[0].id).status = "paused"  # type: ignore[union-attr]
     stray = fire_job_id(jobs[0].id, utcnow() + timedelta(hours=1))
     later = utcnow() + timedelta(hours=1)
     arm(redis, [Timer(jobs[0].id, later, later)], TimerOptions.from_settings(settings))
@@ -63,14 +63,14 @@ def test_sync_schedule_follows_pause_resume_and_delete(settings: Settings, redis
         first = sync_schedule(db, redis, options, job.id)
     assert set(armed(redis)) == {first}
     with session_scope() as db:
-        row = db.get(ScheduledJob, job.id)
+        row = db.get(Schedule, job.id)
         assert row is not None
         row.next_run_at = row.next_run_at + timedelta(minutes=5)  # type: ignore[operator]
     with sessions() as db:
         second = sync_schedule(db, redis, options, job.id)
     assert second != first and set(armed(redis)) == {second}
     with session_scope() as db:
-        db.get(ScheduledJob, job.id).status = "paused"  # type: ignore[union-attr]
+        db.get(Schedule, job.id).status = "paused"  # type: ignore[union-attr]
     with sessions() as db:
         assert sync_schedule(db, redis, options, job.id) is None
     assert armed(redis) == {}

@@ -12,7 +12,7 @@ from rqflow.broker.timers import armed
 from rqflow.db import session_scope
 from rqflow.job_ids import fire_job_id
 from rqflow.jobs.tasks import execute_scheduled_trigger
-from rqflow.models import NodeRun, ScheduledJob, ScheduleRun, WorkflowRun, utcnow
+from rqflow.models import NodeRun, Schedule, ScheduleRun, WorkflowRun, utcnow
 from rqflow.services.occurrences import claim_occurrence
 from rqflow.settings import Settings
 from rqflow.signals import NullSignals
@@ -20,9 +20,9 @@ from rqflow.timing.jitter import fire_at
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 
 
-def _row(schedule_id: str) -> ScheduledJob:
+def _row(schedule_id: str) -> Schedule:
     with session_scope() as db:
-        row = db.get(ScheduledJob, schedule_id)
+        row = db.get(Schedule, schedule_id)
         assert row is not None
         return row
 
@@ -73,7 +73,7 @@ def test_a_stale_timer_does_nothing(settings: Settings, alice: ApiUser) -> None:
 def test_a_paused_schedule_records_a_skip(settings: Settings, alice: ApiUser) -> None:
     job = make_schedule(alice, make_workflow(alice))
     with session_scope() as db:
-        db.get(ScheduledJob, job.id).status = "paused"  # type: ignore[union-attr]
+        db.get(Schedule, job.id).status = "paused"  # type: ignore[union-attr]
     assert execute_scheduled_trigger(job.id, job.next_run_at.isoformat()) == {"claimed": False}  # type: ignore[union-attr]
     [run] = _runs(job.id)
     assert (run.status, run.reason) == ("skipped", "schedule paused")

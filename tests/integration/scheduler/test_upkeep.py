@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from rqflow.broker.signals import RedisSignals
 from rqflow.db import session_scope
-from rqflow.models import ScheduleChange, ScheduledJob, ScheduleRun, UserProfile, utcnow
+from rqflow.models import Schedule, ScheduleChange, ScheduleRun, UserProfile, utcnow
 from rqflow.scheduler.sync import requeue_lost
 from rqflow.services import schedules as schedule_service
 from rqflow.services import upkeep
@@ -26,9 +26,9 @@ def ledger(schedule_id: str) -> list[ScheduleRun]:
         return sorted(db.scalars(query), key=lambda run: run.scheduled_for)
 
 
-def row(schedule_id: str) -> ScheduledJob:
+def row(schedule_id: str) -> Schedule:
     with session_scope() as db:
-        found = db.get(ScheduledJob, schedule_id)
+        found = db.get(Schedule, schedule_id)
         assert found is not None
         return found
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from rqflow.app import create_app
 from rqflow.db import session_scope
 from rqflow.engine.runner import run_workflow
-from rqflow.models import ScheduledJob, ScheduleRun, UserProfile, Workflow, utcnow
+from rqflow.models import Schedule, ScheduleRun, UserProfile, Workflow, utcnow
 from rqflow.settings import Settings, get_settings
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 
@@ -24,9 +24,9 @@ def sign_in(client: TestClient, user: ApiUser) -> None:
     assert response.status_code == 303, response.text
 
 
-def schedule_row(schedule_id: str) -> ScheduledJob:
+def schedule_row(schedule_id: str) -> Schedule:
     with session_scope() as db:
-        job = db.get(ScheduledJob, schedule_id)
+        job = db.get(Schedule, schedule_id)
         assert job is not None
         db.expunge(job)
         return job
@@ -34,7 +34,7 @@ def schedule_row(schedule_id: str) -> ScheduledJob:
 
 def schedule_count() -> int:
     with session_scope() as db:
-        return db.scalar(select(func.count()).select_from(ScheduledJob)) or 0
+        return db.scalar(select(func.count()).select_from(Schedule)) or 0
 
 
 def make_run(user: ApiUser, workflow_id: int) -> int:

@@ -42,14 +42,14 @@ def list_schedules(
 ) -> Page[SchedulePublic]:
     """Your schedules, oldest first; filter by status or by a part of the name."""
     items, total = service.list_schedules(db=db, owner=user, status=status, name=name, limit=limit, offset=offset)
-    return Page(items=[schedule_public(job) for job in items], total=total, limit=limit, offset=offset)
+    return Page(items=[schedule_public(schedule) for schedule in items], total=total, limit=limit, offset=offset)
 
 
 @router.post("", response_model=SchedulePublic, status_code=status.HTTP_201_CREATED)
 def create_schedule(data: ScheduleCreate, db: SessionDep, user: CurrentUser, signals: SignalsDep) -> SchedulePublic:
     """Create an active schedule; the answer shows its cadence in words and its next five runs."""
-    job = service.create_schedule(db=db, owner=user, data=data, now=utcnow(), signals=signals)
-    return schedule_public(job)
+    schedule = service.create_schedule(db=db, owner=user, data=data, now=utcnow(), signals=signals)
+    return schedule_public(schedule)
 
 
 @router.get("/{schedule_id}", response_model=SchedulePublic)
@@ -63,10 +63,10 @@ def update_schedule(
     schedule_id: str, data: ScheduleUpdate, db: SessionDep, user: CurrentUser, signals: SignalsDep
 ) -> SchedulePublic:
     """Change some fields; a new cadence takes effect at once."""
-    job = service.update_schedule(
+    schedule = service.update_schedule(
         db=db, owner=user, schedule_id=schedule_id, data=data, now=utcnow(), signals=signals
     )
-    return schedule_public(job)
+    return schedule_public(schedule)
 
 
 @router.delete("/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -82,23 +82,23 @@ def pause_schedule(
 ) -> SchedulePublic:
     """Stop firing until resumed, or until ``until``; an optional ``reason`` is shown on the schedule."""
     body = data or PauseRequest()
-    job = service.pause_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals,
+    schedule = service.pause_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals,
                                  reason=body.reason, until=body.until)
-    return schedule_public(job)
+    return schedule_public(schedule)
 
 
 @router.post("/{schedule_id}/resume", response_model=SchedulePublic)
 def resume_schedule(schedule_id: str, db: SessionDep, user: CurrentUser, signals: SignalsDep) -> SchedulePublic:
     """Fire again; the catch-up policy decides which occurrences missed while paused still run."""
-    job = service.resume_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
-    return schedule_public(job)
+    schedule = service.resume_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
+    return schedule_public(schedule)
 
 
 @router.post("/{schedule_id}/stop", response_model=SchedulePublic)
 def stop_schedule(schedule_id: str, db: SessionDep, user: CurrentUser, signals: SignalsDep) -> SchedulePublic:
     """End the schedule for good (it cannot be resumed); its runs and history stay."""
-    job = service.stop_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
-    return schedule_public(job)
+    schedule = service.stop_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals)
+    return schedule_public(schedule)
 
 
 @router.post("/{schedule_id}/trigger", response_model=RunPublic, status_code=status.HTTP_202_ACCEPTED)
