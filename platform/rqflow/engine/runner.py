@@ -55,7 +55,10 @@ def run_workflow(
                           workflow_run_id=run.id, signals=signals or NullSignals())
     error = _run_nodes(db, run, workflow, trigger_node, context)
     run.status, run.error, run.finished_at = ("failed" if error else "succeeded"), error, utcnow()
-    db.commit()
+    # Flushed, not committed: the caller's next commit (the ledger row's outcome, or the next workflow's
+    # first step) carries it, one transaction fewer per run; a process that dies first leaves the run
+    # ``running``, and whoever ends the ledger row fails it (services.occurrences.end_run).
+    db.flush()
     return run
 
 

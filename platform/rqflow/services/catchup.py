@@ -97,10 +97,10 @@ def advance_schedule(
     if rows:
         schedule.run_count += len(rows)
         schedule.last_run_at = now
-    db.flush()
-    admission = admit(db, schedule, rows, now=now, signals=signals, here=here, queue=len(rows) > 1)
+    # Moved on before the flush, so the schedule's row is written once (the policy below does not read it).
     set_next_run(db, schedule, after=now, actor=actor, before=before)
-    return admission
+    db.flush()
+    return admit(db, schedule, rows, now=now, signals=signals, here=here, queue=len(rows) > 1)
 
 
 def set_next_run(

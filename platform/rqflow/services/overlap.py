@@ -101,13 +101,14 @@ def admit(
 
 def hand_over(db: Session, schedule: Schedule, *, now: datetime, signals: SchedulerSignals) -> list[ScheduleRun]:
     """Give a free slot to the oldest waiting row (every waiting row under ``allow``); the caller holds the lock."""
-    waiting = select(ScheduleRun).where(ScheduleRun.scheduled_job_id == schedule.id, ScheduleRun.status == "waiting")
-    if schedule.overlap_policy == "allow":
-        rows = list(db.scalars(waiting.order_by(ScheduleRun.id)))
-    elif slot_taken(db, schedule.id, now):
+    waiting = (select(ScheduleRun).where(ScheduleRun.scheduled_job_id == schedule.id, ScheduleRun.status == "waiting")
+               .order_by(ScheduleRun.id))
+    if schedule.overlap_policy != "allow":
+        waiting = waiting.limit(1)
+    rows = list(db.scalars(waiting))
+    # Nothing waits, most of the time: then the slot need not be looked at.
+    if not rows or (schedule.overlap_policy != "allow" and slot_taken(db, schedule.id, now)):
         return []
-    else:
-        rows = list(db.scalars(waiting.order_by(ScheduleRun.id).limit(1)))
     return [_enqueue(db, row, now, signals) for row in rows]
 
 
