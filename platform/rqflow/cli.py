@@ -56,17 +56,26 @@ def web(
 def worker(
     burst: Annotated[bool, typer.Option(help="Quit when the queue is empty.")] = False,
     simple: Annotated[bool, typer.Option(help="Run jobs in this process instead of forking per job.")] = False,
+    pool: Annotated[int, typer.Option(min=0, help=(
+        "Run this many non-forking workers under RQ's worker pool: several jobs at once, none paying for a "
+        "fork. Jobs share their worker process, so use it for trusted workflows at volume."))] = 0,
 ) -> None:
     """Run an RQ worker: scheduled occurrences first, then manual runs and backfills."""
     from rq import SimpleWorker, Worker
+    from rq.worker_pool import WorkerPool
 
     from rqflow.broker.connection import get_redis, worker_queues
     from rqflow.jobs.failures import horse_killed
     from rqflow.jobs.preload import preload_job_modules, warm_statement_cache
 
-    _settings()
-    preload_job_modules()  # once here, instead of in every forked work horse
+    settings = _settings()
+    preload_job_modules()  # once here, instead of in every forked work horse (or pool member)
     warm_statement_cache()
+    if pool:
+        # Each member is a SimpleWorker in a process forked from this one, so it starts warm.
+        WorkerPool(worker_queues(), connection=get_redis(), num_workers=pool, worker_class=SimpleWorker).start(
+            burst=burst, logging_level=settings.log_level)
+        return
     worker_class = SimpleWorker if simple else Worker
     # A killed job process fails its ledger row at once instead of leaving it running.
     worker = worker_class(worker_queues(), connection=get_redis(), work_horse_killed_handler=horse_killed)
