@@ -180,6 +180,16 @@ class Stack:
     def start_worker(self, env: dict[str, str] | None = None) -> Proc:
         return self.start("worker", "worker", env=env)
 
+    def start_all(self, *, web_env: dict[str, str] | None = None) -> str:
+        """Start a scheduler, a worker and web; return web's base URL once the scheduler leads and the worker
+        listens."""
+        self.start_scheduler()
+        self.start_worker()
+        base = self.start_web(env=web_env)
+        self.wait_leader()
+        self.wait_workers()
+        return base
+
     def start_web(self, env: dict[str, str] | None = None) -> str:
         """Start ``rqflow web`` on a free port; return its base URL once it answers /readyz."""
         port = free_port()

@@ -65,12 +65,8 @@ def shots(tmp_path: Path) -> Path:
 def test_schedule_created_in_the_browser_fires_and_pauses(
     stack: Stack, database_url: str, browser: Browser, shots: Path
 ) -> None:
-    stack.start_scheduler()
-    stack.start_worker()
-    base = stack.start_web()
+    base = stack.start_all()
     token = create_user_token(stack, "dana")
-    stack.wait_leader()
-    stack.wait_workers()
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10) as api:
         workflow = api.post("/api/v1/workflows", json=workflow_body("nightly-export"))
         assert workflow.status_code == 201, workflow.text

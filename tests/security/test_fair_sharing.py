@@ -48,12 +48,8 @@ def create(api: httpx.Client, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_flood_of_bulk_work_leaves_other_schedules_on_time(stack: Stack, database_url: str) -> None:
-    stack.start_scheduler()
-    stack.start_worker()
-    base = stack.start_web(env=FLOOD_ALLOWED)
+    base = stack.start_all(web_env=FLOOD_ALLOWED)
     mallory, alice = create_user_token(stack, "mallory"), create_user_token(stack, "alice")
-    stack.wait_leader()
-    stack.wait_workers()
     bulk = Queue(f"{stack.queue}-bulk", connection=stack.redis)
     with client(base, mallory) as flood, client(base, alice) as api:
         origin = (utcnow() - timedelta(hours=BACKFILLS * BACKFILL_SIZE + 1)).replace(microsecond=0)

@@ -138,12 +138,8 @@ def self_scheduling_workflow() -> dict[str, Any]:
 def test_a_run_cannot_multiply_its_own_schedules_unless_the_workflow_says_so(
     stack: Stack, database_url: str
 ) -> None:
-    stack.start_scheduler()
-    stack.start_worker()
-    base = stack.start_web()
+    base = stack.start_all()
     token = create_user_token(stack, "mallory")
-    stack.wait_leader()
-    stack.wait_workers()
     with client(base, token) as api:
         workflow = api.post("/api/v1/workflows", json=self_scheduling_workflow())
         assert workflow.status_code == 201 and workflow.json()["may_schedule_itself"] is False, workflow.text
