@@ -69,6 +69,8 @@ bench: install ## Print benchmark figures, rqflow beside bare rq-scheduler / RQ 
 	$(BENCH) bench/worker_cost.py --count 500 --database sqlite --worker simple
 	$(BENCH) bench/worker_cost.py --count 200 --database sqlite --worker fork
 	$(BENCH) bench/worker_cost.py --count 200 --database postgres --worker fork
+	$(BENCH) bench/worker_cost.py --count 500 --database sqlite --worker pool
+	$(BENCH) bench/worker_cost.py --count 500 --database postgres --worker pool
 	$(BENCH) bench/api_latency.py --database sqlite
 	$(BENCH) bench/api_latency.py --database postgres
 	$(BENCH) bench/lateness.py --database sqlite postgres --steady-seconds 30 --burst 1000 --workers 2

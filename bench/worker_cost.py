@@ -4,8 +4,10 @@ Prints figures; asserts nothing. Usage::
 
     python bench/worker_cost.py --count 500 --database sqlite --worker simple
     python bench/worker_cost.py --count 200 --database postgres --worker fork
+    python bench/worker_cost.py --count 500 --database sqlite --worker pool
 
-Both kinds of job are drained by the same worker class in burst mode, from a
+Both kinds of job are drained by the same worker class (or the same pool of two
+SimpleWorkers, as ``rqflow worker --pool 2`` runs) in burst mode, from a
 redis-server of their own: N occurrences of N schedules (each claims its
 occurrence, runs a workflow whose only node is its trigger, records the run,
 arms its next timer), then N jobs of ``len(())``, RQ's cheapest possible job.
@@ -27,6 +29,7 @@ from pathlib import Path
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker
 from rq.worker import BaseWorker
+from rq.worker_pool import WorkerPool
 from sqlalchemy import event
 
 from bench.common import add_schedules, fresh_database, machine, median, own_redis, print_table
@@ -37,6 +40,7 @@ from rqflow.settings import get_settings
 
 QUEUE = "bench"
 COUNTED = 50  # occurrences whose statements and transactions are counted
+POOL = 2  # members of the pool (--worker pool)
 TASK = "rqflow.jobs.tasks.execute_scheduled_trigger"
 
 
@@ -46,15 +50,21 @@ def due_occurrences(url: str, count: int) -> list[tuple[str, str]]:
     return [(schedule_id, due.isoformat()) for schedule_id in add_schedules(url, count, first_run=due)]
 
 
-def drain(redis: Redis, worker_class: type[BaseWorker], enqueue: Sequence[tuple[str, tuple[object, ...]]]) -> float:
-    """Seconds for one burst worker to run every job given as (function, args)."""
+def drain(redis: Redis, worker_class: type[BaseWorker] | None,
+          enqueue: Sequence[tuple[str, tuple[object, ...]]]) -> float:
+    """Seconds for one burst worker (``None``: a pool of POOL SimpleWorkers) to run every job given as
+    (function, args)."""
     queue = Queue(QUEUE, connection=redis)
     with redis.pipeline() as pipe:
         for func, args in enqueue:
             queue.enqueue(func, *args, result_ttl=60, pipeline=pipe)
         pipe.execute()
     started = time.perf_counter()
-    worker_class([queue], connection=redis).work(burst=True, logging_level="WARNING")
+    if worker_class is None:  # as `rqflow worker --pool POOL` runs
+        WorkerPool([queue], connection=redis, num_workers=POOL, worker_class=SimpleWorker).start(
+            burst=True, logging_level="WARNING")
+    else:
+        worker_class([queue], connection=redis).work(burst=True, logging_level="WARNING")
     elapsed = time.perf_counter() - started
     if queue.count:
         raise RuntimeError(f"{queue.count} jobs left on the queue")
@@ -86,10 +96,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=500)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--worker", choices=["simple", "fork"], default="simple")
+    parser.add_argument("--worker", choices=["simple", "fork", "pool"], default="simple")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    worker_class: type[BaseWorker] = SimpleWorker if args.worker == "simple" else Worker
+    worker_class: type[BaseWorker] | None = {"simple": SimpleWorker, "fork": Worker, "pool": None}[args.worker]
     preload_job_modules()  # as `rqflow worker` does before it forks its first work horse
     ours: list[float] = []
     peer: list[float] = []
@@ -106,7 +116,8 @@ def main() -> None:
             redis.client.flushall()
     ours_rate, peer_rate = args.count / median(ours), args.count / median(peer)
     print_table(
-        f"worker cost per occurrence: {args.count} jobs, {worker_class.__name__}, {args.database} "
+        f"worker cost per occurrence: {args.count} jobs, "
+        f"{worker_class.__name__ if worker_class else f'a pool of {POOL} SimpleWorkers'}, {args.database} "
         f"(median of {args.repeat}; {machine()})",
         ["job", "jobs/s", "ratio to peer"],
         [["execute_scheduled_trigger (one-node workflow)", ours_rate, ours_rate / peer_rate],
