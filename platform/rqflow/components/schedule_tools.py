@@ -140,4 +140,5 @@ class ScheduleListTool(ToolComponent):
         limit = data.limit or DEFAULT_LIST_LIMIT
         items, total = service.list_schedules(db=caller.db, owner=caller.owner, status=data.status, name=data.name,
                                               limit=limit, offset=data.offset or 0)
-        return {"items": [_shown(schedule) for schedule in items], "total": total, "limit": limit, "offset": data.offset or 0}
+        return {"items": [_shown(schedule) for schedule in items], "total": total, "limit": limit,
+                "offset": data.offset or 0}

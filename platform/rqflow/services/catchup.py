@@ -113,7 +113,8 @@ def set_next_run(
     schedule.next_run_at = next_occurrence(schedule, after=after)
     if schedule.max_runs is not None and schedule.run_count >= schedule.max_runs:
         schedule.next_run_at = None
-    schedule.rq_job_id = fire_job_id(schedule.id, schedule.next_run_at) if schedule.next_run_at and schedule.id else None
+    due = schedule.next_run_at
+    schedule.rq_job_id = fire_job_id(schedule.id, due) if due and schedule.id else None
     if schedule.next_run_at is None and schedule.status != "stopped":
         schedule.status = "stopped"
         if actor is not None:

@@ -56,7 +56,8 @@ def resume(
         check_active_schedules(db, schedule.user_profile_id)
     before = snapshot(schedule)
     paused_at = schedule.paused_at
-    schedule.status, schedule.paused_reason, schedule.paused_at, schedule.paused_until, schedule.updated_at = "active", "", None, None, now
+    schedule.status, schedule.paused_reason, schedule.paused_at = "active", "", None
+    schedule.paused_until, schedule.updated_at = None, now
     due = [] if paused_at is None else due_occurrences(schedule, since=paused_at, now=now, include_since=False)
     admission = advance_schedule(db, schedule, due=due, now=now, signals=signals, here=False, actor=actor,
                                  before=before, not_run=PAUSED)
@@ -65,7 +66,9 @@ def resume(
     return admission
 
 
-def stop(db: Session, schedule: Schedule, *, now: datetime, actor: str, signals: SchedulerSignals, reason: str = "") -> None:
+def stop(
+    db: Session, schedule: Schedule, *, now: datetime, actor: str, signals: SchedulerSignals, reason: str = "",
+) -> None:
     """End the schedule for good (its ledger stays); stopping a stopped schedule changes nothing."""
     if schedule.status == "stopped":
         return

@@ -103,7 +103,8 @@ def claim_occurrence(
         _record_skip(db, schedule, scheduled_for, reason=f"schedule {schedule.status}", now=now)
         return None
     if schedule.next_run_at != scheduled_for:
-        log.info("stale or duplicate occurrence %s of %s (expects %s)", scheduled_for, schedule.id, schedule.next_run_at)
+        log.info("stale or duplicate occurrence %s of %s (expects %s)", scheduled_for, schedule.id,
+                 schedule.next_run_at)
         db.rollback()
         signals.duplicate_refused()  # after the rollback: nothing is told while the row lock is held
         return None
@@ -140,8 +141,8 @@ def _advance_claimed(
     here = admission.here
     if here is not None:
         here.rq_job_id, here.enqueued_at = rq_job_id, enqueued_at
-    return Claim(schedule_id=schedule.id, started=started_run(schedule, here) if here else None, next_run_at=schedule.next_run_at,
-                 next_fire_at=_next_fire_at(schedule), claimed_at=now)
+    return Claim(schedule_id=schedule.id, started=started_run(schedule, here) if here else None,
+                 next_run_at=schedule.next_run_at, next_fire_at=_next_fire_at(schedule), claimed_at=now)
 
 
 def fail_unclaimable(
@@ -165,8 +166,8 @@ def fail_unclaimable(
         return None
     before = snapshot(schedule)
     message = f"{UNCLAIMABLE_ERROR}: {type(error).__name__}: {error}"
-    run = ScheduleRun(scheduled_job_id=schedule.id, scheduled_for=scheduled_for, trigger_kind="schedule", status="failed",
-                      reason=UNCLAIMABLE_REASON, error=message[:4000], started_at=now, finished_at=now,
+    run = ScheduleRun(scheduled_job_id=schedule.id, scheduled_for=scheduled_for, trigger_kind="schedule",
+                      status="failed", reason=UNCLAIMABLE_REASON, error=message[:4000], started_at=now, finished_at=now,
                       duration_seconds=0.0, created_at=now)
     db.add(run)
     schedule.run_count += 1
@@ -175,8 +176,8 @@ def fail_unclaimable(
     if schedule.status == "active":
         _move_on_or_pause(db, schedule, now=now, actor=actor, before=before, signals=signals)
     db.commit()
-    return Claim(schedule_id=schedule.id, started=None, next_run_at=schedule.next_run_at, next_fire_at=_next_fire_at(schedule),
-                 claimed_at=now)
+    return Claim(schedule_id=schedule.id, started=None, next_run_at=schedule.next_run_at,
+                 next_fire_at=_next_fire_at(schedule), claimed_at=now)
 
 
 def _move_on_or_pause(

@@ -92,8 +92,10 @@ def admit(
             admission.enqueued += [_enqueue(db, row, now, signals) for row in rest]
         return admission
     [row, *_] = rows
-    if queue or len(rows) > 1 or (schedule.overlap_policy == "buffer_one" and not _has_buffered(db, schedule.id, row.id)):
+    if queue or len(rows) > 1:
         return admission  # every row stays waiting; a finishing run hands the slot over
+    if schedule.overlap_policy == "buffer_one" and not _has_buffered(db, schedule.id, row.id):
+        return admission  # it waits in the buffer
     reason = OVERLAP_REASON if schedule.overlap_policy == "skip" else BUFFER_FULL_REASON
     _skip(row, reason, now)
     return admission

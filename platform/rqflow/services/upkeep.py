@@ -138,7 +138,8 @@ def resume_due(db: Session, *, now: datetime, signals: SchedulerSignals) -> int:
     resumed = 0
     for schedule_id in due:
         schedule = lock_schedule(db, schedule_id)
-        if schedule is not None and schedule.status == "paused" and schedule.paused_until is not None and schedule.paused_until <= now:
+        until = schedule.paused_until if schedule is not None and schedule.status == "paused" else None
+        if schedule is not None and until is not None and until <= now:
             resume(db, schedule, now=now, actor=SYSTEM_SCHEDULER, signals=signals, enforce_limit=False)
             resumed += 1
         db.commit()

@@ -53,7 +53,8 @@ def create(request: Request, db: SessionDep, user: UiUser, signals: SignalsDep, 
     except (InvalidInput, Conflict) as exc:
         db.rollback()
         return _form_page(request, db, user, values=form, schedule=None, errors=_errors(exc), status_code=422)
-    return redirect(f"{UI_PREFIX}/schedules/{schedule.id}", flash=f"Created schedule {schedule.name!r} ({_cadence(schedule)}).")
+    return redirect(f"{UI_PREFIX}/schedules/{schedule.id}",
+                    flash=f"Created schedule {schedule.name!r} ({_cadence(schedule)}).")
 
 
 @router.get("/schedules/{schedule_id}/edit")
@@ -75,7 +76,8 @@ def update(
     except (InvalidInput, Conflict) as exc:
         db.rollback()
         return _form_page(request, db, user, values=form, schedule=schedule, errors=_errors(exc), status_code=422)
-    return redirect(f"{UI_PREFIX}/schedules/{schedule.id}", flash=f"Saved schedule {schedule.name!r} ({_cadence(schedule)}).")
+    return redirect(f"{UI_PREFIX}/schedules/{schedule.id}",
+                    flash=f"Saved schedule {schedule.name!r} ({_cadence(schedule)}).")
 
 
 @router.post("/schedules/preview")

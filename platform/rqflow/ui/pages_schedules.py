@@ -48,11 +48,11 @@ def schedules_page(
 ) -> Response:
     """The user's schedules with cadence, next and last run; filtered by status, searched by name."""
     chosen = status if status in SCHEDULE_STATUSES else None
-    jobs, total = service.list_schedules(db=db, owner=user, status=chosen, name=q.strip() or None,
+    schedules, total = service.list_schedules(db=db, owner=user, status=chosen, name=q.strip() or None,
                                          limit=PAGE_SIZE, offset=offset)
-    last = last_run_statuses(db, [schedule.id for schedule in jobs])
-    rows = [{"schedule": schedule, "cadence": describe_spec(spec_of(schedule)), "last_status": last.get(schedule.id, "")}
-            for schedule in jobs]
+    last = last_run_statuses(db, [schedule.id for schedule in schedules])
+    rows = [{"schedule": schedule, "cadence": describe_spec(spec_of(schedule)),
+             "last_status": last.get(schedule.id, "")} for schedule in schedules]
     return render(request, "schedules.html", {
         "user": user, "section": "schedules", "rows": rows, "total": total, "status": chosen or "", "q": q,
         "offset": offset, "page_size": PAGE_SIZE, "statuses": SCHEDULE_STATUSES, "now": utcnow(),
