@@ -33,6 +33,7 @@ from rq.worker_pool import WorkerPool
 from sqlalchemy import event
 
 from bench.common import add_schedules, fresh_database, machine, median, own_redis, print_table
+from rqflow.broker.tasks import FIRE_TASK
 from rqflow.db import get_engine
 from rqflow.jobs.preload import preload_job_modules, warm_statement_cache
 from rqflow.models import utcnow
@@ -41,7 +42,7 @@ from rqflow.settings import get_settings
 QUEUE = "bench"
 COUNTED = 50  # occurrences whose statements and transactions are counted
 POOL = 2  # members of the pool (--worker pool)
-TASK = "rqflow.jobs.tasks.execute_scheduled_trigger"
+TASK = FIRE_TASK
 
 
 def due_occurrences(url: str, count: int) -> list[tuple[str, str]]:

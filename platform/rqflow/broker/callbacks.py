@@ -13,7 +13,8 @@ from redis import Redis
 from rq import Callback
 from rq.registry import StartedJobRegistry
 
-FAILURE_CALLBACK = "rqflow.jobs.failures.job_failed"
+from rqflow.broker.tasks import FAILURE_CALLBACK
+
 # How long the on_failure callback may take (one short transaction).
 CALLBACK_TIMEOUT_SECONDS = 60
 

@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from rqflow.broker.callbacks import on_failure
 from rqflow.broker.connection import get_queue
 from rqflow.broker.metrics import record_duplicate, record_start
+from rqflow.broker.tasks import RUN_TASK
 from rqflow.broker.timers import Timer, TimerOptions, arm
 from rqflow.broker.wake import ScheduleChanged, TimerArmed, publish
 from rqflow.job_ids import run_job_id
@@ -36,7 +37,7 @@ class RedisSignals:
         """Enqueue a ledger row's run; its id makes a repeated enqueue harmless (the claim runs it once)."""
         settings = get_settings()
         get_queue(self.connection, bulk=bulk).enqueue(
-            "rqflow.jobs.tasks.execute_run",
+            RUN_TASK,
             run_id,
             job_id=run_job_id(schedule_id, run_id),
             job_timeout=settings.job_timeout_seconds,

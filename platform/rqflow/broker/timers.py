@@ -22,13 +22,13 @@ from rq.utils import now, utcformat
 from rq_scheduler import Scheduler
 
 from rqflow.broker.callbacks import on_failure
+from rqflow.broker.tasks import FIRE_TASK
 from rqflow.job_ids import FIRE_PREFIX, fire_job_id
 from rqflow.settings import Settings
 
 SCHEDULED_SET = Scheduler.scheduled_jobs_key
 # schedule id -> its armed job id, so one schedule's timer is found without scanning the set.
 TIMER_INDEX = "rqflow:timers"
-TASK = "rqflow.jobs.tasks.execute_scheduled_trigger"
 BATCH = 2000
 
 
@@ -103,7 +103,7 @@ class FireJobTemplate:
     def fields(self, timer: Timer, created_at: str) -> dict[FieldT, EncodableT]:
         """The whole hash of ``timer``'s job."""
         args = fire_args(timer.schedule_id, timer.occurrence)
-        return {**self.shared, "created_at": created_at, "data": self.dumps((TASK, None, args, {})),
+        return {**self.shared, "created_at": created_at, "data": self.dumps((FIRE_TASK, None, args, {})),
                 "description": _description(*args)}
 
 
@@ -124,7 +124,7 @@ def _description(schedule_id: str, occurrence: str) -> str:
 def _fire_job(connection: Redis, schedule_id: str, when: datetime, options: TimerOptions) -> Job:
     args = fire_args(schedule_id, when)
     job = Job.create(
-        TASK,
+        FIRE_TASK,
         args=args,
         connection=connection,
         id=fire_job_id(schedule_id, when),
