@@ -19,17 +19,17 @@ the file named by ``RQFLOW_RELIABILITY_LOG``, from which docs/RELIABILITY.md is 
 
 from __future__ import annotations
 
-import json
-import os
 import statistics
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from rqflow.models import ScheduleRun
+from tests.e2e.books import Figures, catch_up_batches, database_label, describe, report
 from tests.e2e.conftest import FINAL_STATUSES, LiveSchedule, Stack
+
+__all__ = ["Figures", "close_books", "command", "database_label", "describe", "ran_or_missed", "recovery", "report",
+           "skipped_by_overlap", "spread", "succeeded"]
 
 # A row may end in one of these, each meaning the occurrence was accounted for.
 RowCheck = Callable[[ScheduleRun], bool]
@@ -50,32 +50,8 @@ def skipped_by_overlap(run: ScheduleRun) -> bool:
     return run.status == "skipped" and run.reason.startswith("overlap")
 
 
-def describe(runs: list[ScheduleRun]) -> list[tuple[str, str, str, str]]:
-    """Rows, readable in an assertion message: occurrence, status, reason, error."""
-    return [(r.scheduled_for.strftime("%H:%M:%S"), r.status, r.reason[:40], r.error[:80]) for r in runs]
-
-
-@dataclass
-class Books:
-    """One or more schedules' figures at the end of a scenario."""
-
-    expected: int = 0
-    recorded: int = 0
-    duplicated: int = 0
-    lost: int = 0
-    statuses: Counter[str] = field(default_factory=Counter)
-
-    def add(self, other: Books) -> Books:
-        self.expected += other.expected
-        self.recorded += other.recorded
-        self.duplicated += other.duplicated
-        self.lost += other.lost
-        self.statuses.update(other.statuses)
-        return self
-
-
 def close_books(stack: Stack, schedule: LiveSchedule, *, allowed: list[RowCheck], stopped_at: datetime | None = None,
-                timeout: float = 60) -> tuple[Books, list[ScheduleRun]]:
+                timeout: float = 60) -> tuple[Figures, list[ScheduleRun]]:
     """Wait until the schedule is quiet, then check and count its ledger against its cadence and side effects.
 
     ``allowed``: every row must satisfy one of these. ``stopped_at``: when the last
@@ -91,8 +67,8 @@ def close_books(stack: Stack, schedule: LiveSchedule, *, allowed: list[RowCheck]
     lost = sorted(set(expected) - set(rows))
     extra = sorted(set(rows) - set(expected))
     doubled = sorted({when for when, n in rows.items() if n > 1} | {when for when, n in effects.items() if n > 1})
-    books = Books(expected=len(expected), recorded=len(set(rows) & set(expected)), duplicated=len(doubled),
-                  lost=len(lost), statuses=Counter(r.status for r in runs))
+    books = Figures(expected=len(expected), recorded=len(set(rows) & set(expected)), duplicated=len(doubled),
+                    lost=len(lost), statuses=Counter(r.status for r in runs), batches=catch_up_batches(runs))
     print(f"\n[{schedule.id}] {dict(books.statuses)}")
     assert not doubled, f"occurrences run or recorded twice: {doubled}; effects {sorted(effects.items())}"
     assert not lost, f"occurrences without a ledger row: {lost[:10]} ({len(lost)} in all); {describe(runs)}"
@@ -127,26 +103,6 @@ def spread(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
     return {"median": round(statistics.median(values), 2), "max": round(max(values), 2), "n": len(values)}
-
-
-def report(*, scenario: str, database: str, injected: str, books: Books, command: str, **extra: Any) -> None:
-    """Print the scenario's figures on one line and append them as one JSON line to ``RQFLOW_RELIABILITY_LOG``."""
-    record: dict[str, Any] = {
-        "scenario": scenario, "database": database, "injected": injected,
-        "expected": books.expected, "recorded": books.recorded, "duplicated": books.duplicated, "lost": books.lost,
-        "statuses": dict(sorted(books.statuses.items())), **extra, "command": command,
-    }
-    line = json.dumps(record, default=str)
-    print(f"\n[reliability] {line}")
-    path = os.environ.get("RQFLOW_RELIABILITY_LOG")
-    if path:
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(line + "\n")
-
-
-def database_name(url: str) -> str:
-    """``sqlite`` or ``postgres``, from a database URL."""
-    return "sqlite" if url.startswith("sqlite") else "postgres"
 
 
 def command(test_file: str, database: str, seed: int | None = None, kills: int | None = None) -> str:

@@ -26,7 +26,7 @@ from tests.e2e.faults.chaos import RedisServer
 from tests.e2e.faults.ledger import (
     close_books,
     command,
-    database_name,
+    database_label,
     ran_or_missed,
     recovery,
     report,
@@ -89,13 +89,13 @@ def test_every_active_schedule_is_rearmed_within_one_reconcile_period(
     stack.stop(scheduler)
     books, runs = close_books(stack, busy, allowed=[ran_or_missed], stopped_at=utcnow())
     assert all(stack.row(s.id).next_run_at == s.first for s in idle), "idle schedules never moved"
-    database = database_name(database_url)
+    database = database_label(database_url)
     injected = ("redis-server SIGKILLed (no persistence) and started again empty on the same port"
                 if kind == "restart" else "FLUSHALL")
     report(
         scenario=f"Redis {'restarted without persistence' if kind == 'restart' else 'FLUSHALL'}",
         database=database, injected=f"{injected} at a random phase of the reconcile period, {FAULTS} times",
-        books=books, faults=FAULTS, active_schedules=IDLE_SCHEDULES + 1, seed=seed,
+        figures=books, faults=FAULTS, active_schedules=IDLE_SCHEDULES + 1, seed=seed,
         rearmed_seconds=spread(rearmed), recovery_seconds=spread(recovery(back, runs)),
         recovery_measures="Redis back -> all timers re-armed (rearmed_seconds); -> next run started (recovery)",
         reconcile_seconds=RECONCILE_SECONDS, duration_seconds=round(time.monotonic() - began),

@@ -24,7 +24,7 @@ from tests.e2e.faults import chaos
 from tests.e2e.faults.ledger import (
     close_books,
     command,
-    database_name,
+    database_label,
     ran_or_missed,
     recovery,
     report,
@@ -88,12 +88,12 @@ def test_frozen_leader_wakes_up_and_enqueues_nothing_twice(stack: Stack, databas
     twice = {job_id: n for job_id, n in delivered.items() if n > 1}
     assert not twice, f"jobs delivered more than once: {twice}"
     assert len(delivered) >= books.statuses["succeeded"]
-    database = database_name(database_url)
+    database = database_label(database_url)
     report(
         scenario=f"{count} schedulers, the leader frozen past its lease", database=database,
         injected=(f"SIGSTOP of the leading scheduler (of {count}) at a random moment for 2-3 leases "
                   f"({LEASE_SECONDS:.0f} s each), then SIGCONT; {FREEZES} times"),
-        books=books, faults=FREEZES, frozen_seconds=[round(h, 1) for h in holds], deliveries=len(delivered),
+        figures=books, faults=FREEZES, frozen_seconds=[round(h, 1) for h in holds], deliveries=len(delivered),
         delivered_twice=len(twice), seed=seed, recovery_seconds=spread(recovery(freezes, runs)),
         duration_seconds=round(time.monotonic() - started),
         command=command("test_scheduler_freeze.py", f"'{database} and {count}-schedulers'", seed,

@@ -22,7 +22,7 @@ from tests.e2e.faults import chaos
 from tests.e2e.faults.ledger import (
     close_books,
     command,
-    database_name,
+    database_label,
     ran_or_missed,
     recovery,
     report,
@@ -67,11 +67,11 @@ def test_scheduler_sigkilled_at_random_moments(stack: Stack, database_url: str, 
     books, runs = close_books(stack, latest, allowed=[ran_or_missed], stopped_at=stopped_at)
     books.add(close_books(stack, every, allowed=[succeeded, skipped_by_overlap], stopped_at=stopped_at)[0])
     assert books.statuses["succeeded"] >= 4
-    database = database_name(database_url)
+    database = database_label(database_url)
     report(
         scenario="scheduler SIGKILLed at random moments", database=database,
         injected=f"SIGKILL of the scheduler {KILLS} times, each {0.2}-{5.0} s after its start (seeded), restarted",
-        books=books, faults=KILLS, kills_while_leading=while_leading, seed=seed,
+        figures=books, faults=KILLS, kills_while_leading=while_leading, seed=seed,
         recovery_seconds=spread(recovery(kills, runs)), duration_seconds=round(time.monotonic() - started),
         command=command("test_scheduler_kills.py", database, seed, KILLS),
     )

@@ -45,7 +45,7 @@ from tests.e2e.faults.ledger import (
     RowCheck,
     close_books,
     command,
-    database_name,
+    database_label,
     ran_or_missed,
     report,
     skipped_by_overlap,
@@ -139,11 +139,11 @@ def test_a_killed_job_process_fails_its_run_at_once(stack: Stack, database_url: 
     books, _runs = close_books(stack, schedule, allowed=[ran_or_missed, failed_with(KILLED, dead)],
                                stopped_at=utcnow())
     assert_history_closed(stack, schedule, dead, KILLED)
-    database = database_name(database_url)
+    database = database_label(database_url)
     report(
         scenario="a worker's job process killed mid-run", database=database,
         injected=f"SIGKILL of the work horse at a random moment of a 2 s run, {HORSE_KILLS} times",
-        books=books, faults=HORSE_KILLS, failed_as_killed=len(dead), seed=seed,
+        figures=books, faults=HORSE_KILLS, failed_as_killed=len(dead), seed=seed,
         recovery_seconds=spread(recoveries), recovery_measures="kill -> run failed",
         duration_seconds=round(time.monotonic() - began),
         command=command("test_worker_kills.py::test_a_killed_job_process_fails_its_run_at_once", database, seed,
@@ -219,14 +219,14 @@ def test_a_killed_worker_abandons_its_run_through_the_failure_callback(
     allowed = [ran_or_missed, skipped_by_overlap, failed_with(ABANDONED_ERROR, dead)]
     books, _runs = close_books(stack, schedule, allowed=allowed, stopped_at=utcnow())
     assert_history_closed(stack, schedule, dead, ABANDONED_ERROR)
-    database = database_name(database_url)
+    database = database_label(database_url)
     timing = ("real time: the scheduler's reconcile pass ran RQ's cleanup" if chaos.long_variant()
               else "fast-forwarded: RQ's cleanup run as of the execution's expiry")
     report(
         scenario="a whole worker killed mid-run (abandoned job)", database=database,
         injected=(f"SIGKILL of the worker and its work horse at a random moment of a 2 s run, replacement "
                   f"started; {ABANDON_KILLS} times; {timing}"),
-        books=books, faults=ABANDON_KILLS, failed_as_abandoned=len(dead), seed=seed,
+        figures=books, faults=ABANDON_KILLS, failed_as_abandoned=len(dead), seed=seed,
         rq_declares_abandoned_after_seconds=spread(abandoned_after), recovery_seconds=spread(recoveries),
         recovery_measures="kill -> run failed (real time only)", duration_seconds=round(time.monotonic() - began),
         command=command("test_worker_kills.py::test_a_killed_worker_abandons_its_run_through_the_failure_callback",
@@ -259,12 +259,12 @@ def test_a_lost_run_is_failed_within_the_job_timeout_and_one_reconcile_period(
     allowed = [ran_or_missed, skipped_by_overlap, failed_with(LOST_RUN_ERROR, dead)]
     books, _runs = close_books(stack, schedule, allowed=allowed, stopped_at=utcnow())
     assert_history_closed(stack, schedule, dead, LOST_RUN_ERROR)
-    database = database_name(database_url)
+    database = database_label(database_url)
     report(
         scenario="a whole worker killed, the lost-run sweep as backstop", database=database,
         injected=(f"SIGKILL of the worker and its work horse mid-run with a {SHORT_JOB_TIMEOUT} s job timeout "
                   f"(shorter than RQ's heartbeat grace); {SWEEP_KILLS} times"),
-        books=books, faults=SWEEP_KILLS, failed_as_lost=len(dead), seed=seed,
+        figures=books, faults=SWEEP_KILLS, failed_as_lost=len(dead), seed=seed,
         bound_seconds=bound, recovery_seconds=spread(stuck_for), recovery_measures="run start -> run failed",
         duration_seconds=round(time.monotonic() - began),
         command=command("test_worker_kills.py::test_a_lost_run_is_failed_within_the_job_timeout_and_one_reconcile_"

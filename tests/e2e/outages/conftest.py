@@ -9,7 +9,7 @@ Knobs (environment variables, read here only):
 - ``RQFLOW_LOAD_SECONDS`` (default 20): how long the load scenario keeps its 8
   processes writing.
 - ``RQFLOW_RELIABILITY_LOG``: a file each scenario appends its figures to, one JSON
-  line per run (see :func:`tests.e2e.outages.ledger.report`).
+  line per run (see :func:`tests.e2e.books.report`).
 
 The ``stack`` fixture of ``tests/e2e/conftest.py`` runs every scenario; a test that
 asks for ``outage_postgres`` gets it on a PostgreSQL server of its own, because

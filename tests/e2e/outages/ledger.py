@@ -16,56 +16,30 @@ For one interval schedule, from its first occurrence to the last one in the ledg
 
 from __future__ import annotations
 
-import json
-import os
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import text
 
 from rqflow.models import ScheduleRun
 from rqflow.timing.catchup import MISSED_SKIP, MISSED_SUPERSEDED
 from tests.e2e import side_effects
+from tests.e2e.books import Figures, catch_up_batches, database_label, describe, report
 from tests.e2e.conftest import LiveSchedule, Stack
+
+__all__ = ["FINAL", "RAN", "Figures", "batch_over", "check_batch", "check_ledger", "database_label", "describe",
+           "effect_times", "expected_instants", "interval_instants", "measure", "report", "seconds"]
 
 FINAL = {"succeeded", "failed", "skipped", "missed"}
 RAN = {"succeeded", "failed"}
 
 
-def describe(runs: list[ScheduleRun]) -> list[tuple[str, str, str, str]]:
-    """The rows, readable in an assertion message."""
-    return [(r.scheduled_for.strftime("%H:%M:%S.%f")[:-3], r.status, r.reason[:40],
-             r.created_at.strftime("%H:%M:%S.%f")[:-3]) for r in runs]
-
-
-@dataclass
-class LedgerFigures:
-    """What one schedule's ledger showed at the end of a scenario."""
-
-    expected: int = 0
-    recorded: int = 0
-    duplicated: int = 0
-    lost: int = 0
-    statuses: Counter[str] = field(default_factory=Counter)
-    batches: list[list[ScheduleRun]] = field(default_factory=list)
-
-    def add(self, other: LedgerFigures) -> None:
-        self.expected += other.expected
-        self.recorded += other.recorded
-        self.duplicated += other.duplicated
-        self.lost += other.lost
-        self.statuses.update(other.statuses)
-        self.batches.extend(other.batches)
-
-
-def measure(stack: Stack, schedule: LiveSchedule, runs: list[ScheduleRun]) -> LedgerFigures:
+def measure(stack: Stack, schedule: LiveSchedule, runs: list[ScheduleRun]) -> Figures:
     """The figures of one schedule's ledger, asserting nothing (a scenario reports them before it checks)."""
     instants = [r.scheduled_for for r in runs]
     expected = expected_instants(schedule, max(instants)) if instants else []
     effects = Counter(when for when, _pid in stack.effects(schedule.id))
-    return LedgerFigures(expected=len(expected), recorded=len(set(instants)),
+    return Figures(expected=len(expected), recorded=len(set(instants)),
                          duplicated=sum(1 for count in effects.values() if count > 1),
                          lost=len(set(expected) - set(instants)), statuses=Counter(r.status for r in runs),
                          batches=catch_up_batches(runs))
@@ -78,7 +52,7 @@ def expected_instants(schedule: LiveSchedule, last: datetime) -> list[datetime]:
 
 
 def check_ledger(stack: Stack, schedule: LiveSchedule, runs: list[ScheduleRun], *, policy: str,
-                 allowed: set[str] = FINAL) -> LedgerFigures:
+                 allowed: set[str] = FINAL) -> Figures:
     """Assert none lost, none duplicated, none stuck, catch-up batches by ``policy``; return the figures."""
     assert runs, f"no ledger row at all for {schedule.id}"
     assert runs[0].scheduled_for == schedule.first, describe(runs[:3])
@@ -121,14 +95,6 @@ def effect_times(url: str, schedule_id: str) -> list[tuple[datetime, datetime]]:
     return sorted((datetime.fromisoformat(when), datetime.fromisoformat(at)) for when, at in rows)
 
 
-def catch_up_batches(runs: list[ScheduleRun]) -> list[list[ScheduleRun]]:
-    """Rows of several occurrences written by one transaction (one ``created_at``): a catch-up, by occurrence."""
-    groups: dict[datetime, list[ScheduleRun]] = defaultdict(list)
-    for run in runs:
-        groups[run.created_at].append(run)
-    return [sorted(group, key=lambda r: r.scheduled_for) for _at, group in sorted(groups.items()) if len(group) > 1]
-
-
 def check_batch(policy: str, batch: list[ScheduleRun]) -> None:
     """The catch-up policy over one batch: ``all`` runs every one, ``latest`` the newest, ``skip`` at most the newest.
 
@@ -167,27 +133,6 @@ def interval_instants(schedule: LiveSchedule, start: datetime, end: datetime) ->
             found.append(when)
         when += schedule.interval
     return found
-
-
-def database_label(url: str) -> str:
-    """``sqlite`` or ``postgres``, as the figures name the database."""
-    return "postgres" if url.startswith("postgres") else "sqlite"
-
-
-def report(scenario: str, database: str, injected: str, figures: LedgerFigures, **extra: Any) -> dict[str, Any]:
-    """Print the scenario's figures on one line and append them as one JSON line to ``RQFLOW_RELIABILITY_LOG``."""
-    record: dict[str, Any] = {
-        "scenario": scenario, "database": database, "injected": injected,
-        "expected": figures.expected, "recorded": figures.recorded, "duplicated": figures.duplicated,
-        "lost": figures.lost, "statuses": dict(sorted(figures.statuses.items())),
-        "catch_up_batches": len(figures.batches), **extra,
-    }
-    print("\n[reliability] " + json.dumps(record, default=str))
-    path = os.environ.get("RQFLOW_RELIABILITY_LOG")
-    if path:
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(json.dumps(record, default=str) + "\n")
-    return record
 
 
 def seconds(delta: timedelta) -> float:

@@ -50,7 +50,7 @@ from tests.e2e.conftest import FINAL_STATUSES, LiveSchedule, Stack
 from tests.e2e.outages.conftest import OUTAGE_SECONDS
 from tests.e2e.outages.faults import FakeClock
 from tests.e2e.outages.ledger import (
-    LedgerFigures,
+    Figures,
     check_ledger,
     database_label,
     describe,
@@ -146,7 +146,7 @@ def clock_scenario(stack: Stack, tmp_path: Path, database_url: str, offset: int)
     stack.stop(scheduler)
     deadline = time.monotonic() + SETTLE_SECONDS
 
-    totals = LedgerFigures()
+    totals = Figures()
     ledgers: list[Ledger] = []
     for schedule, policy in zip(schedules, POLICIES, strict=True):
         runs = settle(stack, schedule, deadline)
@@ -159,8 +159,8 @@ def clock_scenario(stack: Stack, tmp_path: Path, database_url: str, offset: int)
 
     direction = "forward" if offset > 0 else "back"
     report(
-        "scheduler clock jump", database_label(database_url),
-        f"libfaketime on the scheduler: {offset:+d} s for {HOLD_SECONDS:g} s, then right", totals,
+        scenario="scheduler clock jump", database=database_label(database_url),
+        injected=f"libfaketime on the scheduler: {offset:+d} s for {HOLD_SECONDS:g} s, then right", figures=totals,
         direction=direction, early_runs=sum(len(ledger.early) for ledger in ledgers),
         future_rows=sum(len(ledger.future) for ledger in ledgers),
         recovery_s=sorted(recovered.values(), key=lambda v: v if v is not None else 1e9),

@@ -53,7 +53,7 @@ from tests.e2e.conftest import LiveSchedule, Stack
 from tests.e2e.outages.conftest import OUTAGE_SECONDS
 from tests.e2e.outages.faults import PostgresServer, SqliteLockHolder
 from tests.e2e.outages.ledger import (
-    LedgerFigures,
+    Figures,
     batch_over,
     check_ledger,
     describe,
@@ -156,7 +156,7 @@ def outage_scenario(stack: Stack, *, database: str, injected: str, inject: Calla
         stack.wait_succeeded(schedule, AFTER, after=healed_at, timeout=RECOVERY_BOUND_SECONDS)
     for proc in [p for p in stack.procs if p.name.startswith("scheduler")]:
         stack.stop(proc)
-    totals = LedgerFigures()
+    totals = Figures()
     caught_up = []
     for schedule, policy in zip(schedules, POLICIES, strict=True):
         runs = stack.quiesce(schedule.id, schedule.interval, timeout=RECOVERY_BOUND_SECONDS)
@@ -175,7 +175,8 @@ def outage_scenario(stack: Stack, *, database: str, injected: str, inject: Calla
                           "other_batch_sizes": [len(b) for b in figures.batches if b is not batch]})
 
     report(
-        "database outage", database, injected, totals, outage_seconds=OUTAGE_SECONDS,
+        scenario="database outage", database=database, injected=injected, figures=totals,
+        outage_seconds=OUTAGE_SECONDS,
         api_requests=len(during), api_statuses=dict(Counter(a.status for a in during)),
         api_in_flight_at_recovery=[a.status for a in straddling],
         api_slowest_answer_s=round(max(a.seconds for a in during + straddling), 2),

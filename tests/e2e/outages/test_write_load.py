@@ -31,7 +31,7 @@ import pytest
 
 from tests.e2e.conftest import REPO_ROOT, Stack
 from tests.e2e.outages.conftest import LOAD_SECONDS
-from tests.e2e.outages.ledger import LedgerFigures, check_ledger, database_label, report
+from tests.e2e.outages.ledger import Figures, check_ledger, database_label, report
 from tests.e2e.outages.probe import api_user
 
 pytestmark = pytest.mark.e2e
@@ -93,7 +93,7 @@ def test_eight_processes_writing_at_once(stack: Stack, database_url: str, tmp_pa
 
     for proc in [p for p in stack.procs if p.name.startswith("scheduler")]:
         stack.stop(proc)
-    totals = LedgerFigures()
+    totals = Figures()
     for schedule in schedules:
         runs = stack.quiesce(schedule.id, schedule.interval, timeout=60)
         totals.add(check_ledger(stack, schedule, runs, policy="latest", allowed={"succeeded", "missed", "skipped"}))
@@ -102,10 +102,10 @@ def test_eight_processes_writing_at_once(stack: Stack, database_url: str, tmp_pa
         for key, count in summary["statuses"].items():
             statuses[key.rpartition(" ")[2]] += count
     report(
-        "write load", database_label(database_url),
-        f"{WORKERS} workers + {WEBS} web + scheduler writing, {len(clients)} API client processes "
-        f"x {CLIENT_THREADS} threads, {FIRING_SCHEDULES} schedules every 1 s, for {LOAD_SECONDS:g} s",
-        totals, load_seconds=round(load_seconds, 1), api_requests=requests,
+        scenario="write load", database=database_label(database_url),
+        injected=(f"{WORKERS} workers + {WEBS} web + scheduler writing, {len(clients)} API client processes "
+                  f"x {CLIENT_THREADS} threads, {FIRING_SCHEDULES} schedules every 1 s, for {LOAD_SECONDS:g} s"),
+        figures=totals, load_seconds=round(load_seconds, 1), api_requests=requests,
         api_requests_per_s=round(requests / load_seconds, 1), api_statuses=dict(sorted(statuses.items())),
         api_slowest_answer_s=max(summary["slowest_s"] for summary in summaries), client_visible_errors=0,
         database_is_locked_in_logs=0,
