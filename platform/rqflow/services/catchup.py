@@ -22,7 +22,7 @@ from rqflow.job_ids import fire_job_id
 from rqflow.models import Schedule, ScheduleRun
 from rqflow.services.audit import record_change
 from rqflow.services.overlap import Admission, admit
-from rqflow.services.schedule_rules import spec_of
+from rqflow.services.schedule_rules import Cadenced, spec_of
 from rqflow.settings import get_settings
 from rqflow.signals import SchedulerSignals
 from rqflow.timing.catchup import CatchupPolicy, plan_catchup
@@ -48,7 +48,7 @@ class NotRun:
 PAUSED = NotRun(status="skipped", reason="schedule was paused")
 
 
-def due_occurrences(schedule: Schedule, *, since: datetime, now: datetime, include_since: bool) -> list[datetime]:
+def due_occurrences(schedule: Cadenced, *, since: datetime, now: datetime, include_since: bool) -> list[datetime]:
     """The schedule's occurrences from ``since`` whose firing instant has come by ``now``; the newest MAX_DUE."""
     lower = since - timedelta(microseconds=1) if include_since else since
     found = spec_of(schedule).newest_between(lower, now, MAX_DUE)
@@ -59,7 +59,7 @@ def due_occurrences(schedule: Schedule, *, since: datetime, now: datetime, inclu
     return [when for when in found.occurrences if fire_at(schedule.id, when, schedule.jitter_seconds) <= now]
 
 
-def next_occurrence(schedule: Schedule, *, after: datetime) -> datetime | None:
+def next_occurrence(schedule: Cadenced, *, after: datetime) -> datetime | None:
     """The first occurrence whose firing instant (occurrence plus jitter) is after ``after``.
 
     Jitter is below the spacing, so firing instants keep the order of the occurrences
@@ -81,7 +81,7 @@ def advance_schedule(
     existing = recorded_instants(db, schedule.id, due)
     plan = plan_catchup(
         due, now=now, policy=_policy(schedule.catchup_policy), window_seconds=schedule.catchup_window_seconds,
-        grace=_grace(), fire_at=lambda t: fire_at(schedule.id, t, schedule.jitter_seconds),
+        grace=misfire_grace(), fire_at=lambda t: fire_at(schedule.id, t, schedule.jitter_seconds),
     )
     for when, reason in plan.missed:
         if when not in existing:
@@ -141,12 +141,13 @@ def _add_not_run(db: Session, schedule: Schedule, when: datetime, status: str, r
 
 
 def _waiting_row(schedule: Schedule, when: datetime, now: datetime) -> ScheduleRun:
-    late = now - fire_at(schedule.id, when, schedule.jitter_seconds) > _grace()
+    late = now - fire_at(schedule.id, when, schedule.jitter_seconds) > misfire_grace()
     return ScheduleRun(scheduled_job_id=schedule.id, scheduled_for=when, trigger_kind="schedule", status="waiting",
                        reason=CATCHUP_REASON if late else "", created_at=now)
 
 
-def _grace() -> timedelta:
+def misfire_grace() -> timedelta:
+    """How late an occurrence may start and still count as on time (RQFLOW_MISFIRE_GRACE_SECONDS)."""
     return timedelta(seconds=get_settings().misfire_grace_seconds)
 
 

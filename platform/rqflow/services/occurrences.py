@@ -23,13 +23,30 @@ from sqlalchemy.orm import Session
 from rqflow.events import ScheduleEvent, ScheduleTarget
 from rqflow.models import NodeRun, Schedule, ScheduleRun, WorkflowRun
 from rqflow.services.audit import SYSTEM_WORKER, snapshot
-from rqflow.services.catchup import advance_schedule, due_occurrences, set_next_run
+from rqflow.services.catchup import (
+    advance_schedule,
+    due_occurrences,
+    misfire_grace,
+    next_occurrence,
+    set_next_run,
+)
 from rqflow.services.lifecycle import pause
-from rqflow.services.overlap import hand_over, lock_schedule
+from rqflow.services.overlap import hand_over, lock_schedule, stale_before
+from rqflow.services.usual_path import (
+    ClaimFacts,
+    end_succeeded,
+    quiet_success,
+    read_for_claim,
+    read_for_end,
+    start_run,
+)
 from rqflow.signals import SchedulerSignals
 from rqflow.timing.jitter import fire_at
 
 log = logging.getLogger(__name__)
+
+CATCHUP_POLICIES = ("skip", "latest", "all")
+OVERLAP_POLICIES = ("skip", "buffer_one", "allow")
 
 # The reason and the start of the error of an occurrence rqflow's own code failed to claim.
 UNCLAIMABLE_REASON = "claim failed"
@@ -95,24 +112,25 @@ def claim_occurrence(
     enqueued_at: datetime | None, now: datetime, signals: SchedulerSignals,
 ) -> Claim | None:
     """Claim one timer's occurrence, or return None if it must not run (deleted, paused, stale, duplicate)."""
-    schedule = lock_schedule(db, schedule_id)
-    if schedule is None:
+    facts = read_for_claim(db, schedule_id, scheduled_for, stale_before(now))
+    if facts is None:
         log.info("occurrence %s of deleted schedule %s dropped", scheduled_for, schedule_id)
         return None
-    if schedule.status != "active":
-        _record_skip(db, schedule, scheduled_for, reason=f"schedule {schedule.status}", now=now)
+    if facts.status != "active":
+        _record_skip(db, schedule_id, scheduled_for, reason=f"schedule {facts.status}", now=now)
         return None
-    if schedule.next_run_at != scheduled_for:
-        log.info("stale or duplicate occurrence %s of %s (expects %s)", scheduled_for, schedule.id,
-                 schedule.next_run_at)
+    if facts.next_run_at != scheduled_for:
+        log.info("stale or duplicate occurrence %s of %s (expects %s)", scheduled_for, schedule_id, facts.next_run_at)
         db.rollback()
         signals.duplicate_refused()  # after the rollback: nothing is told while the row lock is held
         return None
     # A worker whose clock runs behind the scheduler's still counts the delivered occurrence as due.
-    now = max(now, fire_at(schedule.id, scheduled_for, schedule.jitter_seconds))
+    now = max(now, fire_at(schedule_id, scheduled_for, facts.jitter_seconds))
     try:
-        claim = _advance_claimed(db, schedule, scheduled_for, rq_job_id=rq_job_id, enqueued_at=enqueued_at, now=now,
-                                 signals=signals)
+        claim = _usual_claim(db, facts, scheduled_for, rq_job_id=rq_job_id, enqueued_at=enqueued_at, now=now)
+        if claim is None:  # something for the rules to decide: the ORM path, under the lock already held
+            claim = _advance_claimed(db, _locked(db, schedule_id), scheduled_for, rq_job_id=rq_job_id,
+                                     enqueued_at=enqueued_at, now=now, signals=signals)
     except SQLAlchemyError:
         raise  # the database's trouble: RQ fails the job and the scheduler's overdue pass catches up later
     except Exception as exc:  # noqa: BLE001 - a defect in rqflow's own code fails this occurrence, loudly
@@ -123,10 +141,51 @@ def claim_occurrence(
         db.commit()
     except IntegrityError:
         db.rollback()
-        log.info("occurrence %s of %s already claimed", scheduled_for, schedule.id)
+        log.info("occurrence %s of %s already claimed", scheduled_for, schedule_id)
         signals.duplicate_refused()
         return None
     return claim
+
+
+def _usual_claim(
+    db: Session, facts: ClaimFacts, scheduled_for: datetime, *, rq_job_id: str | None, enqueued_at: datetime | None,
+    now: datetime,
+) -> Claim | None:
+    """Claim the usual occurrence in three statements (:mod:`rqflow.services.usual_path`); None if it is not one.
+
+    Usual means the ORM path would only write a ``running`` row and move the schedule on:
+    the only due occurrence, on time, with no row yet, a free slot (or ``allow``), room
+    under ``max_runs`` after it, and a next occurrence.
+    """
+    if facts.catchup_policy not in CATCHUP_POLICIES or facts.overlap_policy not in OVERLAP_POLICIES:
+        return None  # a hand-edited row: the rules path fails it loudly
+    if facts.recorded or (facts.slot_taken and facts.overlap_policy != "allow"):
+        return None
+    if facts.max_runs is not None and facts.run_count + 1 >= facts.max_runs:
+        return None
+    if due_occurrences(facts, since=scheduled_for, now=now, include_since=True) != [scheduled_for]:
+        return None
+    if now - fire_at(facts.id, scheduled_for, facts.jitter_seconds) > misfire_grace():
+        return None
+    if facts.catchup_window_seconds is not None and (now - scheduled_for).total_seconds() > facts.catchup_window_seconds:
+        return None
+    next_run_at = next_occurrence(facts, after=now)
+    if next_run_at is None:
+        return None
+    run_id = start_run(db, facts, scheduled_for, next_run_at=next_run_at, now=now, rq_job_id=rq_job_id,
+                       enqueued_at=enqueued_at)
+    target = ScheduleTarget(facts.id, facts.name, facts.workflow_id, facts.trigger_node_id)
+    started = StartedRun(run_id=run_id, scheduled_for=scheduled_for, trigger_kind="schedule", started_at=now,
+                         target=target, owner_id=facts.user_profile_id, payload=dict(facts.trigger_payload or {}))
+    return Claim(schedule_id=facts.id, started=started, next_run_at=next_run_at,
+                 next_fire_at=fire_at(facts.id, next_run_at, facts.jitter_seconds), claimed_at=now)
+
+
+def _locked(db: Session, schedule_id: str) -> Schedule:
+    """The schedule whose row this transaction has locked, as an ORM object."""
+    schedule = lock_schedule(db, schedule_id)
+    assert schedule is not None, "a locked row cannot have gone"
+    return schedule
 
 
 def _advance_claimed(
@@ -222,7 +281,19 @@ def claim_run(*, db: Session, run_id: int, now: datetime, signals: SchedulerSign
 def finish_run(
     *, db: Session, run_id: int, schedule_id: str, error: str, reason: str, now: datetime, signals: SchedulerSignals
 ) -> None:
-    """Record how the worker's run ended (:func:`end_run`); nothing if the schedule or the row is gone."""
+    """Record how the worker's run ended (:func:`end_run`); nothing if the schedule or the row is gone.
+
+    A quiet success (only the row changes, :func:`rqflow.services.usual_path.quiet_success`)
+    is written in one statement; every other end goes through :func:`end_run`.
+    """
+    facts = read_for_end(db, schedule_id, run_id)
+    if facts is None or facts.run_status != "running":
+        db.rollback()
+        return
+    if not error and quiet_success(facts):
+        end_succeeded(db, run_id, facts, reason=reason, now=now)
+        db.commit()
+        return
     schedule = lock_schedule(db, schedule_id)
     run = _reload(db, run_id)
     if schedule is None or run is None or run.status != "running":
@@ -247,7 +318,8 @@ def end_run(
     if error:
         fail_workflow_runs(db, schedule_run_id=run.id, error=error, now=now)
     run.status = "failed" if error else "succeeded"
-    run.error, run.reason, run.finished_at = error, reason, now
+    # A reason given at the end (none matched, abandoned) replaces the claim's (catch-up); none keeps it.
+    run.error, run.reason, run.finished_at = error, reason or run.reason, now
     run.duration_seconds = (now - run.started_at).total_seconds() if run.started_at else None
     _count_outcome(db, schedule, run, error, now, signals)
     hand_over(db, schedule, now=now, signals=signals)
@@ -275,15 +347,15 @@ def _reload(db: Session, run_id: int) -> ScheduleRun | None:
     return db.execute(query).scalar_one_or_none()
 
 
-def _record_skip(db: Session, schedule: Schedule, scheduled_for: datetime, *, reason: str, now: datetime) -> None:
+def _record_skip(db: Session, schedule_id: str, scheduled_for: datetime, *, reason: str, now: datetime) -> None:
     """Write a ``skipped`` row for an occurrence that arrived while the schedule was not active."""
     exists = db.scalar(
-        select(ScheduleRun.id).where(ScheduleRun.scheduled_job_id == schedule.id, ScheduleRun.scheduled_for == scheduled_for)
+        select(ScheduleRun.id).where(ScheduleRun.scheduled_job_id == schedule_id, ScheduleRun.scheduled_for == scheduled_for)
     )
     if exists is not None:
         db.rollback()
         return
-    db.add(ScheduleRun(scheduled_job_id=schedule.id, scheduled_for=scheduled_for, status="skipped", reason=reason,
+    db.add(ScheduleRun(scheduled_job_id=schedule_id, scheduled_for=scheduled_for, status="skipped", reason=reason,
                        started_at=now, finished_at=now))
     try:
         db.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from rqflow.errors import IntervalTooSmall, InvalidInput, NeverFires, RunAtInPast
 from rqflow.models import Schedule
@@ -12,7 +13,32 @@ from rqflow.timing import ScheduleSpec
 SPACING_FIELD = {"cron": "cron_expression", "interval": "interval_seconds", "once": "run_at"}
 
 
-def spec_of(schedule: Schedule) -> ScheduleSpec:
+class Cadenced(Protocol):
+    """What a schedule's cadence is computed from: a ``Schedule`` row, or the claim's read of one."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def schedule_type(self) -> str: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def cron_expression(self) -> str | None: ...
+    @property
+    def interval_seconds(self) -> int | None: ...
+    @property
+    def run_at(self) -> datetime | None: ...
+    @property
+    def start_at(self) -> datetime | None: ...
+    @property
+    def end_at(self) -> datetime | None: ...
+    @property
+    def created_at(self) -> datetime | None: ...
+    @property
+    def jitter_seconds(self) -> int: ...
+
+
+def spec_of(schedule: Cadenced) -> ScheduleSpec:
     """The cadence of a stored (or about to be stored) schedule.
 
     Interval schedules without ``start_at`` count from the whole second they were created.
