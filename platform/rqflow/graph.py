@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,42 @@ class Edge:
 
     source: str
     target: str
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One node of a stored workflow, as the engine runs it."""
+
+    id: int
+    key: str
+    component_type: str
+    config: dict[str, Any] = field(default_factory=dict)
+    timeout_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    """A stored edge between two node ids: ``flow`` (runs after) or ``tool`` (handed to an agent as a tool)."""
+
+    source_node_id: int
+    target_node_id: int
+    kind: str = "flow"
+
+
+@dataclass(frozen=True)
+class WorkflowGraph:
+    """A stored workflow's nodes and edges: what a run needs of it, read once, not as ORM rows."""
+
+    workflow_id: int
+    nodes: tuple[GraphNode, ...]
+    edges: tuple[GraphEdge, ...] = ()
+
+    def node(self, key: str) -> GraphNode:
+        """The node with this key (KeyError if there is none)."""
+        for node in self.nodes:
+            if node.key == key:
+                return node
+        raise KeyError(key)
 
 
 def downstream_order(trigger: str, keys: Iterable[str], edges: Iterable[Edge]) -> list[str]:

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from rqflow.db import session_scope
 from rqflow.engine.runner import run_workflow
-from rqflow.models import Schedule, UserProfile, Workflow
+from rqflow.models import Schedule, Workflow, WorkflowRun
+from rqflow.services.workflow_graphs import load_graph
 from rqflow.settings import Settings, get_settings
 from tests.integration.conftest import ApiUser, make_user, make_workflow
 from tests.llm_stub import ChatRequest, LlmStub, Reply, ToolCall, error, final, strict_problems, tool_calls
@@ -69,11 +70,12 @@ def agent_workflow(alice: ApiUser, target: int, **agent_config: Any) -> int:
 def run(alice: ApiUser, workflow_id: int) -> Outcome:
     """Run the workflow from its trigger as Alice, as a firing would."""
     with session_scope() as db:
-        workflow, profile = db.get(Workflow, workflow_id), db.get(UserProfile, alice.id)
-        assert workflow is not None and profile is not None
-        trigger = next(node for node in workflow.nodes if node.key == "t")
-        result = run_workflow(db=db, workflow=workflow, trigger_node=trigger, event_type="schedule",
-                              event={"report": "sales"}, user_profile=profile)
+        graph = load_graph(db, workflow_id)
+        assert graph is not None
+        finished = run_workflow(db=db, graph=graph, trigger=graph.node("t"), event_type="schedule",
+                                event={"report": "sales"}, owner_id=alice.id)
+        result = db.get(WorkflowRun, finished.id)
+        assert result is not None
         node = next(n for n in result.node_runs if n.node_key == "assistant")
         return Outcome(result.status, result.error, node.status, node.output, node.error)
 

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from rqflow.db import session_scope
 from rqflow.engine.runner import run_workflow
-from rqflow.models import NodeRun, UserProfile, Workflow
+from rqflow.models import NodeRun
+from rqflow.services.workflow_graphs import load_graph
 from tests.integration.conftest import ApiUser
 
 
@@ -27,11 +28,10 @@ def slow_workflow(limit: float, seconds: float) -> dict[str, Any]:
 
 def run_once(user: ApiUser, workflow_id: int) -> tuple[str, list[NodeRun]]:
     with session_scope() as db:
-        workflow, owner = db.get(Workflow, workflow_id), db.get(UserProfile, user.id)
-        assert workflow is not None and owner is not None
-        trigger = next(node for node in workflow.nodes if node.key == "t")
-        run = run_workflow(db=db, workflow=workflow, trigger_node=trigger, event_type="schedule", event={},
-                           user_profile=owner)
+        graph = load_graph(db, workflow_id)
+        assert graph is not None
+        run = run_workflow(db=db, graph=graph, trigger=graph.node("t"), event_type="schedule", event={},
+                           owner_id=user.id)
         nodes = list(db.scalars(select(NodeRun).where(NodeRun.workflow_run_id == run.id).order_by(NodeRun.id)))
         return run.status, nodes
 

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from rqflow.db import session_scope
 from rqflow.engine.runner import run_workflow
-from rqflow.models import NodeRun, Schedule, UserProfile, Workflow
+from rqflow.models import NodeRun, Schedule
+from rqflow.services.workflow_graphs import load_graph
 from rqflow.settings import Settings
 from tests.integration.conftest import ApiUser, make_workflow
 
@@ -35,11 +36,10 @@ def every_minute(workflow_id: int | str, name: str = "spawned") -> dict[str, Any
 def run_once(user: ApiUser, workflow_id: int) -> tuple[str, dict[str, Any]]:
     """Run the workflow as its schedule would (event naming it); its status and the create node's output."""
     with session_scope() as db:
-        workflow, owner = db.get(Workflow, workflow_id), db.get(UserProfile, user.id)
-        assert workflow is not None and owner is not None
-        trigger = next(node for node in workflow.nodes if node.key == "t")
-        run = run_workflow(db=db, workflow=workflow, trigger_node=trigger, event_type="schedule",
-                           event={"workflow_id": workflow_id, "payload": {}}, user_profile=owner)
+        graph = load_graph(db, workflow_id)
+        assert graph is not None
+        run = run_workflow(db=db, graph=graph, trigger=graph.node("t"), event_type="schedule",
+                           event={"workflow_id": workflow_id, "payload": {}}, owner_id=user.id)
         node_run = db.scalars(select(NodeRun).where(NodeRun.workflow_run_id == run.id,
                                                     NodeRun.node_key == "create")).one()
         return run.status, dict(node_run.output or {})

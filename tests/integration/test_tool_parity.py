@@ -49,8 +49,9 @@ from rqflow.broker.signals import RedisSignals
 from rqflow.db import session_scope
 from rqflow.engine.runner import run_workflow
 from rqflow.mcp_server import build_server
-from rqflow.models import NodeRun, Schedule, ScheduleChange, UserProfile, Workflow, WorkflowRun, utcnow
+from rqflow.models import NodeRun, Schedule, ScheduleChange, UserProfile, WorkflowRun, utcnow
 from rqflow.services.schedules import stop_schedule
+from rqflow.services.workflow_graphs import load_graph
 from rqflow.settings import Settings, get_settings
 from rqflow.signals import NullSignals
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
@@ -193,11 +194,12 @@ class McpCaller(Caller):
 def run_as(user: ApiUser, workflow_id: int, *, node_key: str = "tool") -> tuple[WorkflowRun, NodeRun]:
     """Run the workflow from its trigger as ``user`` with the scheduler's signals, as a firing would."""
     with session_scope() as db:
-        workflow, owner = db.get(Workflow, workflow_id), db.get(UserProfile, user.id)
-        assert workflow is not None and owner is not None
-        trigger = next(node for node in workflow.nodes if node.key == "t")
-        run = run_workflow(db=db, workflow=workflow, trigger_node=trigger, event_type="schedule", event={},
-                           user_profile=owner, signals=RedisSignals(get_redis()))
+        graph = load_graph(db, workflow_id)
+        assert graph is not None
+        finished = run_workflow(db=db, graph=graph, trigger=graph.node("t"), event_type="schedule", event={},
+                                owner_id=user.id, signals=RedisSignals(get_redis()))
+        run = db.get(WorkflowRun, finished.id)
+        assert run is not None
         [node_run] = [node for node in run.node_runs if node.node_key == node_key]
         db.expunge_all()  # read after the session closes: every column is loaded
         return run, node_run

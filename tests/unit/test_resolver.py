@@ -39,7 +39,7 @@ def test_matching_by_id_by_name_pattern_and_by_target(db: Session) -> None:
 
     def matches(schedule_id: str, name: str, workflow_id: int, trigger_node_id: int | None = None) -> list[int]:
         target = ScheduleTarget(schedule_id, name, workflow_id, trigger_node_id)
-        return [node.id for node in resolver.started_by(target, alice)]
+        return [node.id for node in resolver.started_by(target, alice.id)]
 
     assert matches("s-1", "x", 999) == [by_id.id]
     assert matches("s-2", "nightly-report", 999) == [by_name.id]

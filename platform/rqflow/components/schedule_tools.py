@@ -65,7 +65,7 @@ def _refuse_self_schedule(caller: ToolCaller, schedule: Schedule) -> None:
     if workflow is None or workflow.may_schedule_itself:
         return
     target = ScheduleTarget(schedule.id, schedule.name, schedule.workflow_id, schedule.trigger_node_id)
-    started = TriggerResolver(caller.db).started_by(target, caller.owner)
+    started = TriggerResolver(caller.db).started_by(target, caller.owner.id)
     if any(node.workflow_id == workflow.id for node in started):
         field = "workflow_id" if schedule.workflow_id == workflow.id else "name"
         raise InvalidInput(

@@ -1,10 +1,13 @@
 """Run one workflow from one trigger node, recording the run and every node run.
 
-Each write is committed before a node runs and nothing is held open while it
+Each write is committed before a node works and nothing is held open while it
 runs: a node may wait seconds on an HTTP call, and on SQLite an open write
-transaction would block every other process for that long. The one exception is
-the trigger node, which only hands on the event: the run and the trigger node's
-run are committed together, two commits fewer an occurrence.
+transaction would block every other process for that long. A trigger node only
+hands on the event, so the run's first rows wait for the next commit: the one
+before the first node that works, or, for a workflow that is only its trigger,
+the caller's (the ledger row's outcome), so such an occurrence is written in one
+transaction after its claim. The rows are written as Core statements
+(:mod:`rqflow.engine.records`) and the workflow is read as a graph, not as ORM rows.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from sqlalchemy.orm import Session
 
 from rqflow.components import NodeContext, get_component
 from rqflow.components.templates import render_value
+from rqflow.engine import records
 from rqflow.engine.deadline import deadline
-from rqflow.graph import Edge, downstream_order
-from rqflow.models import NodeRun, UserProfile, Workflow, WorkflowNode, WorkflowRun, utcnow
+from rqflow.engine.records import FinishedRun
+from rqflow.graph import Edge, GraphNode, WorkflowGraph, downstream_order
+from rqflow.models import UserProfile, utcnow
 from rqflow.node_types.base import Component
 from rqflow.settings import get_settings
 from rqflow.signals import NullSignals, SchedulerSignals
@@ -31,94 +36,100 @@ log = logging.getLogger(__name__)
 def run_workflow(
     *,
     db: Session,
-    workflow: Workflow,
-    trigger_node: WorkflowNode,
+    graph: WorkflowGraph,
+    trigger: GraphNode,
     event_type: str,
     event: dict[str, Any],
-    user_profile: UserProfile | None,
+    owner_id: int,
     schedule_run_id: int | None = None,
     signals: SchedulerSignals | None = None,
-) -> WorkflowRun:
-    """Execute the nodes downstream of ``trigger_node`` in dependency order; the first failure ends the run."""
-    run = WorkflowRun(
-        started_at=utcnow(),
-        workflow_id=workflow.id,
-        schedule_run_id=schedule_run_id,
-        trigger_node_id=trigger_node.id,
-        event_type=event_type,
-        event=_jsonable(event),
-        status="running",
-    )
-    db.add(run)
-    db.flush()  # its id, for the node runs; committed with the trigger node's run, which does no I/O
-    context = NodeContext(event=event, user_profile=user_profile, db=db, workflow_id=workflow.id,
-                          workflow_run_id=run.id, signals=signals or NullSignals())
-    error = _run_nodes(db, run, workflow, trigger_node, context)
-    run.status, run.error, run.finished_at = ("failed" if error else "succeeded"), error, utcnow()
-    # Flushed, not committed: the caller's next commit (the ledger row's outcome, or the next workflow's
-    # first step) carries it, one transaction fewer per run; a process that dies first leaves the run
-    # ``running``, and whoever ends the ledger row fails it (services.occurrences.end_run).
-    db.flush()
-    return run
+) -> FinishedRun:
+    """Execute the nodes downstream of ``trigger`` in dependency order; the first failure ends the run."""
+    run_id = records.start_run(db, workflow_id=graph.workflow_id, schedule_run_id=schedule_run_id,
+                               trigger_node_id=trigger.id, event_type=event_type, event=_jsonable(event),
+                               started_at=utcnow())
+    context = NodeContext(event=event, db=db, workflow_id=graph.workflow_id, workflow_run_id=run_id,
+                          signals=signals or NullSignals())
+    error = _run_nodes(db, run_id, graph, trigger, context, owner_id)
+    # Not committed: the caller's next commit (the ledger row's outcome, or the next workflow's first
+    # step) carries it, one transaction fewer per run; a process that dies first leaves the run
+    # ``running`` (or unwritten), and whoever ends the ledger row fails it (services.occurrences.end_run).
+    return records.end_run(db, run_id, error=error, finished_at=utcnow())
 
 
-def _run_nodes(db: Session, run: WorkflowRun, workflow: Workflow, trigger: WorkflowNode, context: NodeContext) -> str:
+def _run_nodes(db: Session, run_id: int, graph: WorkflowGraph, trigger: GraphNode, context: NodeContext,
+               owner_id: int) -> str:
     """Run each node in order; return the first error (empty when all succeeded)."""
-    by_key = {node.key: node for node in workflow.nodes}
-    by_id = {node.id: node.key for node in workflow.nodes}
-    edges = [Edge(by_id[e.source_node_id], by_id[e.target_node_id]) for e in workflow.edges if e.kind == "flow"]
-    tool_edges = [(by_id[e.source_node_id], by_key[by_id[e.target_node_id]]) for e in workflow.edges
+    by_key = {node.key: node for node in graph.nodes}
+    by_id = {node.id: node.key for node in graph.nodes}
+    edges = [Edge(by_id[e.source_node_id], by_id[e.target_node_id]) for e in graph.edges if e.kind == "flow"]
+    tool_edges = [(by_id[e.source_node_id], by_key[by_id[e.target_node_id]]) for e in graph.edges
                   if e.kind == "tool"]
     for key in downstream_order(trigger.key, by_key, edges):
         context.tools = {tool.key: (tool.component_type, dict(tool.config)) for source, tool in tool_edges
                          if source == key}
-        error = _run_node(db, run, by_key[key], context)
+        error = _run_node(db, run_id, by_key[key], context, owner_id)
         if error:
             return f"node {key!r} failed: {error}"
     return ""
 
 
-def _run_node(db: Session, run: WorkflowRun, node: WorkflowNode, context: NodeContext) -> str:
+def _run_node(db: Session, run_id: int, node: GraphNode, context: NodeContext, owner_id: int) -> str:
     """Run one node and record it; return its error message, or empty on success."""
-    record = NodeRun(  # started now, not when the row is flushed (a trigger node's is flushed as it ends)
-        workflow_run_id=run.id, node_id=node.id, node_key=node.key, component_type=node.component_type,
-        started_at=utcnow(),
-    )
-    db.add(record)
+    started_at = utcnow()  # when the node starts, not when its row is written
+    node_run_id: list[int] = []  # the node's row, once written
     try:
         component = get_component(node.component_type)
         if component.is_trigger:
-            output = _trigger(record, node, component, context)
+            output = component().run(component.parse_config(node.config), context)
+            records.add_node_run(db, run_id, node, status="succeeded", started_at=started_at,
+                                 input=stored(node.config), output=stored(output), finished_at=utcnow())
         else:
-            output = _work(db, record, node, component, context)
+            output = _work(db, run_id, node, component, context, owner_id, started_at, node_run_id)
+            records.end_node_run(db, node_run_id[0], status="succeeded", output=stored(output), error="",
+                                 finished_at=utcnow())
+            db.commit()
     except Exception as exc:  # a failing node fails the run, never the worker
         # The traceback (file paths, the causes' own messages) is for the operator's log, not the user's run.
-        log.info("node %s of workflow run %s failed: %s", node.key, run.id, exc, exc_info=exc)
-        record.status, record.error, record.finished_at = "failed", _describe(exc), utcnow()
-        record.output = stored(getattr(exc, "output", None))  # a failure that carries a structured answer
-        db.commit()
+        log.info("node %s of workflow run %s failed: %s", node.key, run_id, exc, exc_info=exc)
+        _record_failure(db, run_id, node, exc, started_at, node_run_id)
         return str(exc) or type(exc).__name__
     context.outputs[node.key] = {"output": output}
-    record.status, record.output, record.finished_at = "succeeded", stored(output), utcnow()
-    db.commit()
     return ""
 
 
-def _trigger(record: NodeRun, node: WorkflowNode, component: type[Component], context: NodeContext) -> Any:
-    """A trigger node hands on the event; it does no I/O and needs no deadline."""
-    record.input = stored(node.config)
-    return component().run(component.parse_config(node.config), context)
+def _record_failure(db: Session, run_id: int, node: GraphNode, exc: Exception, started_at: Any,
+                    node_run_id: list[int]) -> None:
+    """The node's row as failed, with a structured answer if the failure carries one."""
+    output = stored(getattr(exc, "output", None))
+    if node_run_id:
+        records.end_node_run(db, node_run_id[0], status="failed", output=output, error=_describe(exc),
+                             finished_at=utcnow())
+    else:
+        records.add_node_run(db, run_id, node, status="failed", started_at=started_at, output=output,
+                             error=_describe(exc), finished_at=utcnow())
+    db.commit()
 
 
-def _work(db: Session, record: NodeRun, node: WorkflowNode, component: type[Component], context: NodeContext) -> Any:
-    """Render, validate, record the input, run: all within one deadline (the node's, or the default)."""
+def _work(db: Session, run_id: int, node: GraphNode, component: type[Component], context: NodeContext,
+          owner_id: int, started_at: Any, node_run_id: list[int]) -> Any:
+    """Render, validate, record the input, run: all within one deadline (the node's, or the default).
+
+    What the run wrote so far is committed first, so nothing is held open while the node works
+    (a trigger node does no I/O, so a trigger-only workflow's rows ride on the caller's commit).
+    """
+    if context.user_profile is None:  # read only for a node that does work: a trigger needs no owner
+        context.user_profile = db.get(UserProfile, owner_id)
+    db.commit()
     limit = node.timeout_seconds or get_settings().node_timeout_seconds
     started = time.monotonic()
     with deadline(limit):
         raw = render_value(node.config, _template_context(context))
         config = component.parse_config(raw)
-    record.input = stored(raw)  # only once it is known to be valid, and never larger than the cap
-    db.commit()  # seen as running while the node works; outside the alarm, so a commit is never cut in half
+    # Only once it is known to be valid, and never larger than the cap; seen as running while the node works.
+    node_run_id.append(records.add_node_run(db, run_id, node, status="running", started_at=started_at,
+                                            input=stored(raw)))
+    db.commit()  # outside the alarm, so a commit is never cut in half
     with deadline(max(limit - (time.monotonic() - started), 0.001), limit=limit):
         return component().run(config, context)
 

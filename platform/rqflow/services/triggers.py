@@ -7,15 +7,37 @@ listens to one schedule by id, to every schedule whose name matches its glob, or
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from rqflow.events import ScheduleTarget
-from rqflow.models import UserProfile, Workflow, WorkflowNode
+from rqflow.models import Workflow, WorkflowNode
 
 TRIGGER_TYPE = "trigger_schedule"
+
+NODES = cast(Table, WorkflowNode.__table__)
+WORKFLOWS = cast(Table, Workflow.__table__)
+# Built once (it runs on every occurrence): each use only binds the owner.
+CANDIDATES = (
+    select(NODES.c.id, NODES.c.workflow_id, NODES.c.key, NODES.c.config)
+    .join_from(NODES, WORKFLOWS, WORKFLOWS.c.id == NODES.c.workflow_id)
+    .where(NODES.c.component_type == TRIGGER_TYPE, WORKFLOWS.c.user_profile_id == bindparam("owner_id"))
+    .order_by(NODES.c.workflow_id, NODES.c.id)
+)
+
+
+@dataclass(frozen=True)
+class TriggerNode:
+    """A ``trigger_schedule`` node of one of the owner's workflows."""
+
+    id: int
+    workflow_id: int
+    key: str
+    config: dict[str, Any]
 
 
 class TriggerResolver:
@@ -24,23 +46,18 @@ class TriggerResolver:
     def __init__(self, db: Session) -> None:
         self.db = db
 
-    def started_by(self, target: ScheduleTarget, owner: UserProfile) -> list[WorkflowNode]:
+    def started_by(self, target: ScheduleTarget, owner_id: int) -> list[TriggerNode]:
         """The matching trigger nodes, in a stable order (by workflow, then node id)."""
-        return [node for node in self._candidates(owner) if matches(node, target)]
+        return [node for node in self._candidates(owner_id) if matches(node, target)]
 
-    def _candidates(self, owner: UserProfile) -> list[WorkflowNode]:
-        query = (
-            select(WorkflowNode)
-            .join(Workflow, Workflow.id == WorkflowNode.workflow_id)
-            .where(WorkflowNode.component_type == TRIGGER_TYPE, Workflow.user_profile_id == owner.id)
-            .order_by(WorkflowNode.workflow_id, WorkflowNode.id)
-        )
-        return list(self.db.scalars(query))
+    def _candidates(self, owner_id: int) -> list[TriggerNode]:
+        rows = self.db.connection().execute(CANDIDATES, {"owner_id": owner_id})
+        return [TriggerNode(row.id, row.workflow_id, row.key, dict(row.config or {})) for row in rows]
 
 
-def matches(node: WorkflowNode, target: ScheduleTarget) -> bool:
+def matches(node: TriggerNode, target: ScheduleTarget) -> bool:
     """By ``scheduled_job_id``, else by a glob on the name, else by the schedule's own target."""
-    config = node.config or {}
+    config = node.config
     if config.get("scheduled_job_id"):
         return bool(config["scheduled_job_id"] == target.schedule_id)
     if config.get("name_pattern"):

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from rqflow.components import load_components
 from rqflow.db import session_scope
-from rqflow.models import UserProfile, utcnow
+from rqflow.models import utcnow
 from rqflow.observability.context import log_context
 from rqflow.services.occurrences import StartedRun, claim_occurrence, claim_run, finish_run
 from rqflow.signals import SchedulerSignals
@@ -106,21 +106,17 @@ def _run(started: StartedRun, *, signals: SchedulerSignals, sessions: Sessions) 
                         trigger_kind=started.trigger_kind)
     load_components()
     with sessions() as db:
-        owner = db.get(UserProfile, started.owner_id)
-        if owner is None:  # the user (and with it the schedule and this row) was deleted meanwhile
-            return Outcome(claimed=True)
-        workflow_runs, error, reason = _dispatch(db, started, owner, signals)
+        workflow_runs, error, reason = _dispatch(db, started, signals)
         db.connection()  # wait for the database before reading the clock
         finish_run(db=db, run_id=started.run_id, schedule_id=started.schedule_id, error=error, reason=reason,
                    now=utcnow(), signals=signals)
     return Outcome(claimed=True, started=True, workflow_runs=workflow_runs, error=error)
 
 
-def _dispatch(db: Session, started: StartedRun, owner: UserProfile,
-              signals: SchedulerSignals) -> tuple[tuple[int, ...], str, str]:
+def _dispatch(db: Session, started: StartedRun, signals: SchedulerSignals) -> tuple[tuple[int, ...], str, str]:
     """Run the matching workflows; their ids, the error to record (empty if all succeeded) and the reason."""
     try:
-        runs = dispatch_schedule_event(started.event(fired_at=utcnow()), owner, db, signals=signals)
+        runs = dispatch_schedule_event(started.event(fired_at=utcnow()), started.owner_id, db, signals=signals)
     except Exception as exc:  # recorded on the run; the worker itself carries on
         db.rollback()
         log.exception("schedule %s occurrence %s failed", started.schedule_id, started.scheduled_for)

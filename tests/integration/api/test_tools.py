@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from rqflow.db import session_scope
 from rqflow.engine.runner import run_workflow
-from rqflow.models import NodeRun, Schedule, UserProfile, Workflow
+from rqflow.models import NodeRun, Schedule
+from rqflow.services.workflow_graphs import load_graph
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 
 TOOLS = "/api/v1/tools"
@@ -113,11 +114,10 @@ def test_tool_nodes_run_as_plain_workflow_steps(settings: Any, alice: ApiUser) -
              {"source": "pause", "target": "bad"}]
     workflow_id = make_workflow(alice, nodes=nodes, edges=edges)
     with session_scope() as db:
-        workflow, owner = db.get(Workflow, workflow_id), db.get(UserProfile, alice.id)
-        assert workflow is not None and owner is not None
-        trigger = next(node for node in workflow.nodes if node.key == "t")
-        run = run_workflow(db=db, workflow=workflow, trigger_node=trigger, event_type="schedule",
-                           event={"payload": {"who": "alice"}}, user_profile=owner)
+        graph = load_graph(db, workflow_id)
+        assert graph is not None
+        run = run_workflow(db=db, graph=graph, trigger=graph.node("t"), event_type="schedule",
+                           event={"payload": {"who": "alice"}}, owner_id=alice.id)
         run_id, status, error = run.id, run.status, run.error
     assert status == "failed" and "node 'bad' failed" in error and "hint" in error
     with session_scope() as db:

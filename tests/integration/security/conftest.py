@@ -14,8 +14,9 @@ from sqlalchemy import func, select
 
 from rqflow.db import session_scope
 from rqflow.engine.runner import run_workflow
-from rqflow.models import Base, UserProfile, Workflow, utcnow
+from rqflow.models import Base, UserProfile, utcnow
 from rqflow.services.schedules import trigger_schedule_now
+from rqflow.services.workflow_graphs import load_graph
 from rqflow.settings import Settings
 from rqflow.signals import NullSignals
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
@@ -48,15 +49,14 @@ def make_world(user: ApiUser) -> World:
     workflow_id = make_workflow(user, name=f"{marker}-workflow", description=marker)
     job = make_schedule(user, workflow_id, name=f"{marker}-schedule", trigger_payload={"secret": marker})
     with session_scope() as db:
-        owner, workflow = db.get(UserProfile, user.id), db.get(Workflow, workflow_id)
-        assert owner is not None and workflow is not None
-        trigger = next(node for node in workflow.nodes if node.component_type == "trigger_schedule")
+        owner, graph = db.get(UserProfile, user.id), load_graph(db, workflow_id)
+        assert owner is not None and graph is not None
+        trigger = next(node for node in graph.nodes if node.component_type == "trigger_schedule")
         schedule_run = trigger_schedule_now(db=db, owner=owner, schedule_id=job.id, now=utcnow(),
                                             signals=NullSignals())
-        run = run_workflow(db=db, workflow=workflow, trigger_node=trigger, event_type="schedule",
+        run = run_workflow(db=db, graph=graph, trigger=trigger, event_type="schedule",
                            event={"scheduled_for": utcnow().isoformat(), "payload": {"secret": marker}},
-                           user_profile=owner)
-        db.flush()
+                           owner_id=user.id)
         [token] = owner.tokens
         return World(user=user, workflow_id=workflow_id, trigger_node_id=trigger.id, schedule_id=job.id,
                      schedule_run_id=schedule_run.id, workflow_run_id=run.id, token_id=token.id)

@@ -216,7 +216,7 @@ def test_a_trigger_on_her_schedule_never_runs_for_it(client: TestClient, worlds:
     with session_scope() as db:
         owner = db.get(UserProfile, alice.user.id)
         assert owner is not None
-        nodes = TriggerResolver(db).started_by(target, owner)
+        nodes = TriggerResolver(db).started_by(target, owner.id)
         assert {node.workflow_id for node in nodes} == {alice.workflow_id}
 
 

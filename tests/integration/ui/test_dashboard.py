@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from rqflow.app import create_app
 from rqflow.db import session_scope
 from rqflow.engine.runner import run_workflow
-from rqflow.models import Schedule, ScheduleRun, UserProfile, Workflow, utcnow
+from rqflow.models import Schedule, ScheduleRun, utcnow
+from rqflow.services.workflow_graphs import load_graph
 from rqflow.settings import Settings, get_settings
 from tests.integration.conftest import ApiUser, make_schedule, make_workflow
 
@@ -40,13 +41,12 @@ def schedule_count() -> int:
 def make_run(user: ApiUser, workflow_id: int) -> int:
     """Run the workflow (trigger -> echo) in this process; return the workflow run's id."""
     with session_scope() as db:
-        workflow, owner = db.get(Workflow, workflow_id), db.get(UserProfile, user.id)
-        assert workflow is not None and owner is not None
-        trigger = next(node for node in workflow.nodes if node.component_type == "trigger_schedule")
-        run = run_workflow(db=db, workflow=workflow, trigger_node=trigger, event_type="schedule",
+        graph = load_graph(db, workflow_id)
+        assert graph is not None
+        trigger = next(node for node in graph.nodes if node.component_type == "trigger_schedule")
+        run = run_workflow(db=db, graph=graph, trigger=trigger, event_type="schedule",
                            event={"scheduled_for": utcnow().isoformat(), "payload": {"note": "<script>"}},
-                           user_profile=owner)
-        db.flush()
+                           owner_id=user.id)
         return run.id
 
 
