@@ -33,6 +33,7 @@ from rq.worker_pool import WorkerPool
 from sqlalchemy import event
 
 from bench.common import add_schedules, fresh_database, machine, median, own_redis, print_table
+from rqflow.broker.connection import get_redis
 from rqflow.broker.tasks import FIRE_TASK
 from rqflow.db import get_engine
 from rqflow.jobs.preload import preload_job_modules, warm_statement_cache
@@ -111,9 +112,11 @@ def main() -> None:
                 get_settings.cache_clear()
                 warm_statement_cache(url)  # as `rqflow worker` does at start
                 jobs = [(TASK, pair) for pair in due_occurrences(url, args.count)]
-                ours.append(drain(redis.client, worker_class, jobs))
-                peer.append(drain(redis.client, worker_class, [("builtins.len", ((),))] * args.count))
-                statements, transactions = database_cost(url, redis.client)
+                # The client `rqflow worker` gives its worker, which the tasks share (one pool per horse).
+                connection = get_redis()
+                ours.append(drain(connection, worker_class, jobs))
+                peer.append(drain(connection, worker_class, [("builtins.len", ((),))] * args.count))
+                statements, transactions = database_cost(url, connection)
             redis.client.flushall()
     ours_rate, peer_rate = args.count / median(ours), args.count / median(peer)
     print_table(

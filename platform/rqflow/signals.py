@@ -7,8 +7,26 @@ reconcile loop catches up within one period.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class NextTimer:
+    """The schedule's next occurrence and the instant its timer goes off (with jitter)."""
+
+    occurrence: datetime
+    fire_at: datetime
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """A run that started: when it was due, when it started, and what started it."""
+
+    scheduled_for: datetime
+    started_at: datetime
+    trigger_kind: str
 
 
 class SchedulerSignals(Protocol):
@@ -33,6 +51,10 @@ class SchedulerSignals(Protocol):
     def run_started(self, *, scheduled_for: datetime, started_at: datetime, trigger_kind: str) -> None:
         """A run started ``started_at - scheduled_for`` late: record it for ``/metrics``."""
 
+    def claimed(self, *, schedule_id: str, next_timer: NextTimer | None, start: RunStart | None) -> None:
+        """A worker claimed a timer's occurrence: :meth:`arm_next` and :meth:`run_started` for what applies,
+        told at once (one round trip to Redis instead of two, on every occurrence)."""
+
 
 class NullSignals:
     """Signals that go nowhere, for callers without Redis."""
@@ -51,3 +73,6 @@ class NullSignals:
 
     def run_started(self, *, scheduled_for: datetime, started_at: datetime, trigger_kind: str) -> None:
         """Ignore; nothing counts without Redis."""
+
+    def claimed(self, *, schedule_id: str, next_timer: NextTimer | None, start: RunStart | None) -> None:
+        """Ignore; the scheduler's reconcile pass arms the next one."""

@@ -20,7 +20,7 @@ from rqflow.services.schedules import create_schedule
 from rqflow.services.users import create_user
 from rqflow.services.workflows import create_workflow
 from rqflow.settings import Settings
-from rqflow.signals import NullSignals
+from rqflow.signals import NextTimer, NullSignals, RunStart
 
 
 @dataclass
@@ -125,6 +125,13 @@ class RecordingSignals:
 
     def run_started(self, *, scheduled_for: datetime, started_at: datetime, trigger_kind: str) -> None:
         self.started.append(trigger_kind)
+
+    def claimed(self, *, schedule_id: str, next_timer: NextTimer | None, start: RunStart | None) -> None:
+        if next_timer is not None:
+            self.arm_next(schedule_id=schedule_id, occurrence=next_timer.occurrence, fire_at=next_timer.fire_at)
+        if start is not None:
+            self.run_started(scheduled_for=start.scheduled_for, started_at=start.started_at,
+                             trigger_kind=start.trigger_kind)
 
 
 def in_future(seconds: float) -> str:

@@ -50,15 +50,17 @@ def record_start(*, scheduled_for: datetime | None, started_at: datetime, trigge
     """Count a run that started ``started_at - scheduled_for`` late (nothing if no run started)."""
     if scheduled_for is None:
         return
+    _send(lambda pipe: queue_start(pipe, scheduled_for=scheduled_for, started_at=started_at,
+                                   trigger_kind=trigger_kind), connection)
+
+
+def queue_start(pipe: Pipeline, *, scheduled_for: datetime, started_at: datetime, trigger_kind: str) -> None:
+    """Add the commands that count one start to ``pipe`` (the caller executes it)."""
     seconds = max(0.0, (started_at - scheduled_for).total_seconds())
     key = LATENESS_KEY + trigger_kind
-
-    def write(pipe: Pipeline) -> None:
-        pipe.hincrby(key, bucket_field(seconds), 1)
-        pipe.hincrbyfloat(key, "sum", seconds)
-        pipe.hincrby(key, "count", 1)
-
-    _send(write, connection)
+    pipe.hincrby(key, bucket_field(seconds), 1)
+    pipe.hincrbyfloat(key, "sum", seconds)
+    pipe.hincrby(key, "count", 1)
 
 
 def record_duplicate(connection: Redis | None = None) -> None:

@@ -10,12 +10,13 @@ from redis.exceptions import RedisError
 
 from rqflow.broker.callbacks import on_failure
 from rqflow.broker.connection import get_queue
-from rqflow.broker.metrics import record_duplicate, record_start
+from rqflow.broker.metrics import queue_start, record_duplicate, record_start
 from rqflow.broker.tasks import RUN_TASK
-from rqflow.broker.timers import Timer, TimerOptions, arm
+from rqflow.broker.timers import Timer, TimerOptions, queue_timers
 from rqflow.broker.wake import ScheduleChanged, TimerArmed, publish
 from rqflow.job_ids import run_job_id
 from rqflow.settings import get_settings
+from rqflow.signals import NextTimer, RunStart
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +52,24 @@ class RedisSignals:
 
     def arm_next(self, *, schedule_id: str, occurrence: datetime, fire_at: datetime) -> None:
         """Arm the timer and wake the scheduler, so it need not wait for its next poll to see it."""
-        try:
-            arm(self.connection, [Timer(schedule_id, occurrence, fire_at)], TimerOptions.from_settings(get_settings()))
-            publish(self.connection, TimerArmed())
-        except RedisError as exc:  # the claim is committed; the scheduler's reconcile pass arms it
-            log.warning("could not arm the next occurrence of %s: %s", schedule_id, exc)
+        self.claimed(schedule_id=schedule_id, next_timer=NextTimer(occurrence, fire_at), start=None)
 
     def run_started(self, *, scheduled_for: datetime, started_at: datetime, trigger_kind: str) -> None:
         """Add the run's lateness to the histogram in Redis (never fails the run)."""
         record_start(scheduled_for=scheduled_for, started_at=started_at, trigger_kind=trigger_kind,
                      connection=self.connection)
+
+    def claimed(self, *, schedule_id: str, next_timer: NextTimer | None, start: RunStart | None) -> None:
+        """Arm the next timer, wake the scheduler and count the run's lateness, in one round trip."""
+        try:
+            with self.connection.pipeline(transaction=False) as pipe:
+                if next_timer is not None:
+                    timer = Timer(schedule_id, next_timer.occurrence, next_timer.fire_at)
+                    queue_timers(pipe, [timer], TimerOptions.from_settings(get_settings()))
+                    publish(pipe, TimerArmed())
+                if start is not None:
+                    queue_start(pipe, scheduled_for=start.scheduled_for, started_at=start.started_at,
+                                trigger_kind=start.trigger_kind)
+                pipe.execute()
+        except RedisError as exc:  # the claim is committed; the scheduler's reconcile pass arms it
+            log.warning("could not arm the next occurrence of %s: %s", schedule_id, exc)

@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import NamedTuple
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.typing import EncodableT, FieldT
 from rq.job import Job, JobStatus
 from rq.utils import now, utcformat
@@ -67,17 +69,29 @@ def arm(connection: Redis, entries: Iterable[Timer], options: TimerOptions) -> i
 
 
 def _arm_batch(connection: Redis, batch: list[Timer], options: TimerOptions) -> int:
-    template = FireJobTemplate(connection, options)
-    created_at = utcformat(now())
-    job_ids = [fire_job_id(timer.schedule_id, timer.occurrence) for timer in batch]
     with connection.pipeline(transaction=False) as pipe:
-        for job_id, timer in zip(job_ids, batch, strict=True):
-            pipe.hset(Job.key_for(job_id), mapping=template.fields(timer, created_at))
-        # One ZADD and one HSET per batch instead of one each per timer.
-        pipe.zadd(SCHEDULED_SET, {job_id: int(timer.fire_at.timestamp()) for job_id, timer in zip(job_ids, batch)})
-        pipe.hset(TIMER_INDEX, mapping={timer.schedule_id: job_id for job_id, timer in zip(job_ids, batch)})
+        queue_timers(pipe, batch, options)
         pipe.execute()
     return len(batch)
+
+
+def queue_timers(pipe: Pipeline, batch: list[Timer], options: TimerOptions) -> None:
+    """Add the commands that arm ``batch`` to ``pipe`` (the caller executes it, with anything else it sends)."""
+    template = fire_job_template(options)
+    created_at = utcformat(now())
+    job_ids = [fire_job_id(timer.schedule_id, timer.occurrence) for timer in batch]
+    for job_id, timer in zip(job_ids, batch, strict=True):
+        pipe.hset(Job.key_for(job_id), mapping=template.fields(timer, created_at))
+    # One ZADD and one HSET per batch instead of one each per timer.
+    pipe.zadd(SCHEDULED_SET, {job_id: int(timer.fire_at.timestamp()) for job_id, timer in zip(job_ids, batch)})
+    pipe.hset(TIMER_INDEX, mapping={timer.schedule_id: job_id for job_id, timer in zip(job_ids, batch)})
+
+
+@lru_cache(maxsize=8)
+def fire_job_template(options: TimerOptions) -> FireJobTemplate:
+    """The template of every fire job armed with ``options``, built once per process (a worker arms one
+    timer per occurrence)."""
+    return FireJobTemplate(options)
 
 
 class FireJobTemplate:
@@ -93,8 +107,8 @@ class FireJobTemplate:
 
     VARYING = ("created_at", "data", "description")
 
-    def __init__(self, connection: Redis, options: TimerOptions) -> None:
-        prototype = _fire_job(connection, "prototype", now(), options)
+    def __init__(self, options: TimerOptions) -> None:
+        prototype = _fire_job(Redis(), "prototype", now(), options)  # never saved: the client never connects
         # Empty fields are left out: RQ reads a missing field as an empty one.
         self.shared: dict[FieldT, EncodableT] = {key: value for key, value in prototype.to_dict().items()
                        if key not in self.VARYING and value != ""}

@@ -31,7 +31,7 @@ from rqflow.db import session_scope
 from rqflow.models import utcnow
 from rqflow.observability.context import log_context
 from rqflow.services.occurrences import StartedRun, claim_occurrence, claim_run, finish_run
-from rqflow.signals import SchedulerSignals
+from rqflow.signals import NextTimer, RunStart, SchedulerSignals
 from rqflow.worker.dispatch import dispatch_schedule_event
 
 log = logging.getLogger(__name__)
@@ -78,11 +78,14 @@ def fire(schedule_id: str, scheduled_for: datetime, *, delivery: Delivery, signa
                                  signals=signals)
     if claim is None:
         return Outcome(claimed=False)
-    if claim.next_run_at is not None and claim.next_fire_at is not None:
-        signals.arm_next(schedule_id=claim.schedule_id, occurrence=claim.next_run_at, fire_at=claim.next_fire_at)
-    if claim.started is None:  # recorded (skipped, waiting, failed to claim): nothing runs here
+    started = claim.started
+    next_timer = NextTimer(claim.next_run_at, claim.next_fire_at) if claim.next_run_at and claim.next_fire_at else None
+    start = RunStart(started.scheduled_for, started.started_at, started.trigger_kind) if started else None
+    signals.claimed(schedule_id=claim.schedule_id, next_timer=next_timer, start=start)
+    if started is None:  # recorded (skipped, waiting, failed to claim): nothing runs here
         return Outcome(claimed=True)
-    return run_started(claim.started, signals=signals, sessions=sessions)
+    with log_context(schedule_id=started.schedule_id, scheduled_for=started.scheduled_for, run_id=started.run_id):
+        return _run(started, signals=signals, sessions=sessions)
 
 
 def run_queued(run_id: int, *, signals: SchedulerSignals, sessions: Sessions = session_scope) -> Outcome:
@@ -92,18 +95,14 @@ def run_queued(run_id: int, *, signals: SchedulerSignals, sessions: Sessions = s
         started = claim_run(db=db, run_id=run_id, now=utcnow(), signals=signals)
     if started is None:
         return Outcome(claimed=False)
-    return run_started(started, signals=signals, sessions=sessions)
-
-
-def run_started(started: StartedRun, *, signals: SchedulerSignals, sessions: Sessions = session_scope) -> Outcome:
-    """Start the workflows the schedule's event matches, then record how the run ended, whatever happens."""
+    signals.run_started(scheduled_for=started.scheduled_for, started_at=started.started_at,
+                        trigger_kind=started.trigger_kind)
     with log_context(schedule_id=started.schedule_id, scheduled_for=started.scheduled_for, run_id=started.run_id):
         return _run(started, signals=signals, sessions=sessions)
 
 
 def _run(started: StartedRun, *, signals: SchedulerSignals, sessions: Sessions) -> Outcome:
-    signals.run_started(scheduled_for=started.scheduled_for, started_at=started.started_at,
-                        trigger_kind=started.trigger_kind)
+    """Start the workflows the schedule's event matches, then record how the run ended, whatever happens."""
     load_components()
     with sessions() as db:
         workflow_runs, error, reason = _dispatch(db, started, signals)
