@@ -110,6 +110,7 @@ def main() -> None:
             with fresh_database(args.database, Path(tmp)) as url:
                 os.environ.update(RQFLOW_DATABASE_URL=url, RQFLOW_REDIS_URL=redis.url, RQFLOW_QUEUE=QUEUE)
                 get_settings.cache_clear()
+                preload_job_modules()  # again, now that the settings name the benchmark's queue
                 warm_statement_cache(url)  # as `rqflow worker` does at start
                 jobs = [(TASK, pair) for pair in due_occurrences(url, args.count)]
                 # The client `rqflow worker` gives its worker, which the tasks share (one pool per horse).

@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import NamedTuple
 
+import redis
 from redis import Redis
 from redis.client import Pipeline
+from redis.driver_info import DriverInfo
 from redis.typing import EncodableT, FieldT
 from rq.job import Job, JobStatus
 from rq.utils import now, utcformat
@@ -108,7 +110,8 @@ class FireJobTemplate:
     VARYING = ("created_at", "data", "description")
 
     def __init__(self, options: TimerOptions) -> None:
-        prototype = _fire_job(Redis(), "prototype", now(), options)  # never saved: the client never connects
+        # Never saved, so the client never connects (its version given: no package metadata read).
+        prototype = _fire_job(Redis(driver_info=DriverInfo(lib_version=redis.__version__)), "prototype", now(), options)
         # Empty fields are left out: RQ reads a missing field as an empty one.
         self.shared: dict[FieldT, EncodableT] = {key: value for key, value in prototype.to_dict().items()
                        if key not in self.VARYING and value != ""}
