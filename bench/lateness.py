@@ -8,7 +8,9 @@ Prints figures; asserts nothing. Usage::
 Two scenarios, each run with real processes against a redis-server of the run's own:
 
 - **steady**: one schedule every second for ``--steady-seconds``;
-- **burst**: ``--burst`` schedules due in the same second, ``--workers`` workers.
+- **burst**: ``--burst`` schedules due in the same second, ``--workers`` workers; beside it,
+  the time bare RQ needs to drain as many no-op jobs put on its queue at once, with as
+  many idle ``rq worker`` processes waiting (no scheduler), and the ratio of the two.
 
 rqflow runs ``rqflow scheduler`` and ``rqflow worker`` processes (forking workers,
 as the Procfile does); lateness is the ledger's ``started_at - scheduled_for``,
@@ -35,7 +37,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from redis import Redis
-from rq import Worker
+from rq import Queue, Worker
 from rq_scheduler import Scheduler
 from sqlalchemy import select
 
@@ -128,6 +130,24 @@ def peer_lateness(redis: Redis, redis_url: str, workdir: Path, *, instants: list
     return values
 
 
+def peer_drain(redis: Redis, redis_url: str, workdir: Path, *, count: int, workers: int) -> list[float]:
+    """Lateness (s) of ``count`` jobs put on a bare RQ queue at once, with ``workers`` idle ``rq worker``s waiting:
+    the time bare RQ needs to drain them, with no scheduler in the way (the last one's lateness)."""
+    bin_dir = Path(sys.executable).parent
+    commands = [[str(bin_dir / "rq"), "worker", "--url", redis_url, PEER_QUEUE] for _ in range(workers)]
+    with running(commands, process_env("sqlite://", redis_url), workdir):
+        wait_until(lambda: Worker.count(connection=redis) >= workers, "peer workers")
+        queue, due = Queue(PEER_QUEUE, connection=redis), time.time()
+        with redis.pipeline() as pipe:
+            for _ in range(count):
+                queue.enqueue("bench.peer_jobs.record_lateness", due, pipeline=pipe)
+            pipe.execute()
+        wait_until(lambda: redis.llen(LATENESS_KEY) >= count, "peer jobs")
+    values = [float(value) for value in redis.lrange(LATENESS_KEY, 0, -1)]
+    redis.flushall()
+    return values
+
+
 def row(name: str, values: list[float]) -> list[object]:
     """One table row: p50 / p99 / max in milliseconds."""
     return [name, len(values), *(round(1000 * x) for x in
@@ -145,12 +165,16 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp, own_redis(Path(tmp)) as redis:
         workdir, client = Path(tmp), redis.client
+        bursts: dict[str, float] = {}
         for kind in args.database:
             rows.append(row(f"{steady_name}: rqflow, {kind}", rqflow_lateness(
                 kind, client, redis.url, workdir, count=1, every=1, occurrences=args.steady_seconds, workers=1)))
-            rows.append(row(f"{burst_name}: rqflow, {kind}", rqflow_lateness(
-                kind, client, redis.url, workdir, count=args.burst, every=3600, occurrences=1,
-                workers=args.workers)))
+            burst = rqflow_lateness(kind, client, redis.url, workdir, count=args.burst, every=3600, occurrences=1,
+                                    workers=args.workers)
+            rows.append(row(f"{burst_name}: rqflow, {kind}", burst))
+            bursts[kind] = max(burst)
+        drain = peer_drain(client, redis.url, workdir, count=args.burst, workers=args.workers)
+        rows.append(row(f"{args.burst} no-op jobs enqueued at once, {args.workers} rq workers (bare RQ drain)", drain))
         start = int(time.time() + LEAD_SECONDS + 1)
         rows.append(row(f"{steady_name}: rq-scheduler -i 1 + rq worker", peer_lateness(
             client, redis.url, workdir, workers=1, instants=[float(start + i) for i in range(args.steady_seconds)])))
@@ -159,6 +183,9 @@ def main() -> None:
             client, redis.url, workdir, workers=args.workers, instants=[float(start)] * args.burst)))
     print_table(f"lateness, due instant -> worker starts the job ({machine()})",
                 ["scenario", "runs", "p50 ms", "p99 ms", "max ms"], rows)
+    for kind, last in bursts.items():
+        print(f"burst, {kind}: all {args.burst} started {last:.2f} s after the instant; bare RQ drains as many no-op "
+              f"jobs in {max(drain):.2f} s: ratio {last / max(drain):.2f}")
 
 
 if __name__ == "__main__":

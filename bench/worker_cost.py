@@ -27,7 +27,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from redis import Redis
-from rq import Queue, SimpleWorker, Worker
+from rq import Queue, SimpleWorker
 from rq.worker import BaseWorker
 from rq.worker_pool import WorkerPool
 from sqlalchemy import event
@@ -36,6 +36,7 @@ from bench.common import add_schedules, fresh_database, machine, median, own_red
 from rqflow.broker.connection import get_redis
 from rqflow.broker.tasks import FIRE_TASK
 from rqflow.db import get_engine
+from rqflow.jobs.forking_worker import ForkingWorker
 from rqflow.jobs.preload import preload_job_modules, warm_statement_cache
 from rqflow.models import utcnow
 from rqflow.settings import get_settings
@@ -101,7 +102,7 @@ def main() -> None:
     parser.add_argument("--worker", choices=["simple", "fork", "pool"], default="simple")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    worker_class: type[BaseWorker] | None = {"simple": SimpleWorker, "fork": Worker, "pool": None}[args.worker]
+    worker_class: type[BaseWorker] | None = {"simple": SimpleWorker, "fork": ForkingWorker, "pool": None}[args.worker]
     preload_job_modules()  # as `rqflow worker` does before it forks its first work horse
     ours: list[float] = []
     peer: list[float] = []

@@ -61,11 +61,12 @@ def worker(
         "fork. Jobs share their worker process, so use it for trusted workflows at volume."))] = 0,
 ) -> None:
     """Run an RQ worker: scheduled occurrences first, then manual runs and backfills."""
-    from rq import SimpleWorker, Worker
+    from rq import SimpleWorker
     from rq.worker_pool import WorkerPool
 
     from rqflow.broker.connection import get_redis, worker_queues
     from rqflow.jobs.failures import horse_killed
+    from rqflow.jobs.forking_worker import ForkingWorker
     from rqflow.jobs.preload import preload_job_modules, warm_statement_cache
 
     settings = _settings()
@@ -76,7 +77,7 @@ def worker(
         WorkerPool(worker_queues(), connection=get_redis(), num_workers=pool, worker_class=SimpleWorker).start(
             burst=burst, logging_level=settings.log_level)
         return
-    worker_class = SimpleWorker if simple else Worker
+    worker_class = SimpleWorker if simple else ForkingWorker
     # A killed job process fails its ledger row at once instead of leaving it running.
     worker = worker_class(worker_queues(), connection=get_redis(), work_horse_killed_handler=horse_killed)
     worker.work(burst=burst, with_scheduler=False)

@@ -27,6 +27,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -80,12 +81,26 @@ def _interactive_postgres(url: str, settings: Settings) -> Engine:
                          connect_args=connect_args)
 
 
+# Set while a caller would rather fail at once than wait for a database that is away (see impatient()).
+_impatient: ContextVar[bool] = ContextVar("rqflow_db_impatient", default=False)
+
+
+@contextmanager
+def impatient() -> Iterator[None]:
+    """Within this block, a refused connection fails at once instead of being retried patiently."""
+    token = _impatient.set(True)
+    try:
+        yield
+    finally:
+        _impatient.reset(token)
+
+
 def _reconnect_patiently(engine: Engine, patience_seconds: float) -> None:
     """Retry a refused or failed connection for up to ``patience_seconds`` (a restarting server), then raise."""
 
     @event.listens_for(engine, "do_connect")
     def _connect(dialect: Any, _record: Any, cargs: tuple[Any, ...], cparams: dict[str, Any]) -> Any:
-        deadline = time.monotonic() + patience_seconds
+        deadline = time.monotonic() + (0.0 if _impatient.get() else patience_seconds)
         delay = RECONNECT_FIRST_DELAY_SECONDS
         while True:
             try:
@@ -153,7 +168,24 @@ def dispose_engines() -> None:
         engine.dispose(close=False)
 
 
-os.register_at_fork(after_in_child=dispose_engines)
+# Engines whose pooled connections the next forked child keeps (the worker's horses, rqflow.jobs.forking_worker).
+_shared_with_next_child: set[int] = set()
+
+
+def share_with_next_child(engine: Engine) -> None:
+    """Let the next child this process forks keep ``engine``'s pooled connections, which the caller vouches
+    are idle and will not use itself until that child has ended."""
+    _shared_with_next_child.add(id(engine))
+
+
+def _after_fork_in_child() -> None:
+    for engine in _engines.values():
+        if id(engine) not in _shared_with_next_child:
+            engine.dispose(close=False)
+    _shared_with_next_child.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child, after_in_parent=_shared_with_next_child.clear)
 
 
 def on_commit(db: Session, callback: Callable[[], None]) -> None:
