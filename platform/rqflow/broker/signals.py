@@ -62,7 +62,7 @@ class RedisSignals:
     def claimed(self, *, schedule_id: str, next_timer: NextTimer | None, start: RunStart | None) -> None:
         """Arm the next timer, wake the scheduler and count the run's lateness, in one round trip."""
         try:
-            with self.connection.pipeline(transaction=False) as pipe:
+            with self.connection.pipeline(transaction=True) as pipe:  # a figure's fields all or none
                 if next_timer is not None:
                     timer = Timer(schedule_id, next_timer.occurrence, next_timer.fire_at)
                     queue_timers(pipe, [timer], TimerOptions.from_settings(get_settings()))
