@@ -59,7 +59,7 @@ chaos: install ## Fault scenarios, long variant: 50+ scheduler SIGKILLs, freezes
 
 BENCH := PYTHONPATH=platform:. $(BIN)/python
 
-bench: install ## Print benchmark figures, rqflow beside bare rq-scheduler / RQ in the same run (about 9 minutes); asserts nothing.
+bench: install ## Print benchmark figures, rqflow beside bare rq-scheduler / RQ in the same run (about 12 minutes); asserts nothing.
 	$(BENCH) bench/dispatch.py --count 1000
 	$(BENCH) bench/dispatch.py --count 10000
 	$(BENCH) bench/startup_sync.py --count 10000 --database sqlite
@@ -67,6 +67,7 @@ bench: install ## Print benchmark figures, rqflow beside bare rq-scheduler / RQ 
 	$(BENCH) bench/startup_sync.py --count 100000 --database sqlite --peer-count 5000
 	$(BENCH) bench/startup_sync.py --count 100000 --database postgres --peer-count 5000
 	$(BENCH) bench/worker_cost.py --count 500 --database sqlite --worker simple
+	$(BENCH) bench/worker_cost.py --count 500 --database postgres --worker simple
 	$(BENCH) bench/worker_cost.py --count 200 --database sqlite --worker fork
 	$(BENCH) bench/worker_cost.py --count 200 --database postgres --worker fork
 	$(BENCH) bench/worker_cost.py --count 500 --database sqlite --worker pool
