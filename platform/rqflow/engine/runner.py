@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -74,45 +76,52 @@ def _run_nodes(db: Session, run_id: int, graph: WorkflowGraph, trigger: GraphNod
     return ""
 
 
+@dataclass
+class NodeRow:
+    """One node's run as written so far: when it started, and its row once it has one."""
+
+    run_id: int
+    node: GraphNode
+    started_at: datetime = field(default_factory=utcnow)  # when the node starts, not when its row is written
+    id: int | None = None
+
+
 def _run_node(db: Session, run_id: int, node: GraphNode, context: NodeContext, owner_id: int) -> str:
     """Run one node and record it; return its error message, or empty on success."""
-    started_at = utcnow()  # when the node starts, not when its row is written
-    node_run_id: list[int] = []  # the node's row, once written
+    row = NodeRow(run_id, node)
     try:
         component = get_component(node.component_type)
         if component.is_trigger:
             output = component().run(component.parse_config(node.config), context)
-            records.add_node_run(db, run_id, node, status="succeeded", started_at=started_at,
+            records.add_node_run(db, run_id, node, status="succeeded", started_at=row.started_at,
                                  input=stored(node.config), output=stored(output), finished_at=utcnow())
         else:
-            output = _work(db, run_id, node, component, context, owner_id, started_at, node_run_id)
-            records.end_node_run(db, node_run_id[0], status="succeeded", output=stored(output), error="",
+            output = _work(db, row, component, context, owner_id)
+            assert row.id is not None, "a node that worked has its row"
+            records.end_node_run(db, row.id, status="succeeded", output=stored(output), error="",
                                  finished_at=utcnow())
             db.commit()
     except Exception as exc:  # a failing node fails the run, never the worker
         # The traceback (file paths, the causes' own messages) is for the operator's log, not the user's run.
         log.info("node %s of workflow run %s failed: %s", node.key, run_id, exc, exc_info=exc)
-        _record_failure(db, run_id, node, exc, started_at, node_run_id)
+        _record_failure(db, row, exc)
         return str(exc) or type(exc).__name__
     context.outputs[node.key] = {"output": output}
     return ""
 
 
-def _record_failure(db: Session, run_id: int, node: GraphNode, exc: Exception, started_at: Any,
-                    node_run_id: list[int]) -> None:
+def _record_failure(db: Session, row: NodeRow, exc: Exception) -> None:
     """The node's row as failed, with a structured answer if the failure carries one."""
     output = stored(getattr(exc, "output", None))
-    if node_run_id:
-        records.end_node_run(db, node_run_id[0], status="failed", output=output, error=_describe(exc),
-                             finished_at=utcnow())
+    if row.id is not None:
+        records.end_node_run(db, row.id, status="failed", output=output, error=_describe(exc), finished_at=utcnow())
     else:
-        records.add_node_run(db, run_id, node, status="failed", started_at=started_at, output=output,
+        records.add_node_run(db, row.run_id, row.node, status="failed", started_at=row.started_at, output=output,
                              error=_describe(exc), finished_at=utcnow())
     db.commit()
 
 
-def _work(db: Session, run_id: int, node: GraphNode, component: type[Component], context: NodeContext,
-          owner_id: int, started_at: Any, node_run_id: list[int]) -> Any:
+def _work(db: Session, row: NodeRow, component: type[Component], context: NodeContext, owner_id: int) -> Any:
     """Render, validate, record the input, run: all within one deadline (the node's, or the default).
 
     What the run wrote so far is committed first, so nothing is held open while the node works
@@ -121,14 +130,15 @@ def _work(db: Session, run_id: int, node: GraphNode, component: type[Component],
     if context.user_profile is None:  # read only for a node that does work: a trigger needs no owner
         context.user_profile = db.get(UserProfile, owner_id)
     db.commit()
+    node = row.node
     limit = node.timeout_seconds or get_settings().node_timeout_seconds
     started = time.monotonic()
     with deadline(limit):
         raw = render_value(node.config, _template_context(context))
         config = component.parse_config(raw)
     # Only once it is known to be valid, and never larger than the cap; seen as running while the node works.
-    node_run_id.append(records.add_node_run(db, run_id, node, status="running", started_at=started_at,
-                                            input=stored(raw)))
+    row.id = records.add_node_run(db, row.run_id, node, status="running", started_at=row.started_at,
+                                  input=stored(raw))
     db.commit()  # outside the alarm, so a commit is never cut in half
     with deadline(max(limit - (time.monotonic() - started), 0.001), limit=limit):
         return component().run(config, context)
