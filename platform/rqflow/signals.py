@@ -45,15 +45,13 @@ class SchedulerSignals(Protocol):
     def duplicate_refused(self) -> None:
         """A delivery of an occurrence was refused (stale or already claimed): count it for ``/metrics``."""
 
-    def arm_next(self, *, schedule_id: str, occurrence: datetime, fire_at: datetime) -> None:
-        """A worker claimed an occurrence and moved the schedule on: arm the next one's timer at once."""
-
     def run_started(self, *, scheduled_for: datetime, started_at: datetime, trigger_kind: str) -> None:
         """A run started ``started_at - scheduled_for`` late: record it for ``/metrics``."""
 
     def claimed(self, *, schedule_id: str, next_timer: NextTimer | None, start: RunStart | None) -> None:
-        """A worker claimed a timer's occurrence: :meth:`arm_next` and :meth:`run_started` for what applies,
-        told at once (one round trip to Redis instead of two, on every occurrence)."""
+        """A worker claimed a timer's occurrence and moved the schedule on: arm the next one's timer at once
+        and, if a run started, count it as :meth:`run_started` does; told at once (one round trip to Redis
+        on every occurrence)."""
 
 
 class NullSignals:
@@ -67,9 +65,6 @@ class NullSignals:
 
     def duplicate_refused(self) -> None:
         """Ignore; nothing counts without Redis."""
-
-    def arm_next(self, *, schedule_id: str, occurrence: datetime, fire_at: datetime) -> None:
-        """Ignore; the scheduler's reconcile pass arms it."""
 
     def run_started(self, *, scheduled_for: datetime, started_at: datetime, trigger_kind: str) -> None:
         """Ignore; nothing counts without Redis."""

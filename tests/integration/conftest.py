@@ -120,15 +120,12 @@ class RecordingSignals:
     def duplicate_refused(self) -> None:
         self.duplicates += 1
 
-    def arm_next(self, *, schedule_id: str, occurrence: datetime, fire_at: datetime) -> None:
-        self.armed.append((schedule_id, occurrence))
-
     def run_started(self, *, scheduled_for: datetime, started_at: datetime, trigger_kind: str) -> None:
         self.started.append(trigger_kind)
 
     def claimed(self, *, schedule_id: str, next_timer: NextTimer | None, start: RunStart | None) -> None:
         if next_timer is not None:
-            self.arm_next(schedule_id=schedule_id, occurrence=next_timer.occurrence, fire_at=next_timer.fire_at)
+            self.armed.append((schedule_id, next_timer.occurrence))
         if start is not None:
             self.run_started(scheduled_for=start.scheduled_for, started_at=start.started_at,
                              trigger_kind=start.trigger_kind)

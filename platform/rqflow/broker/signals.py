@@ -50,17 +50,14 @@ class RedisSignals:
         """Count the refused delivery in Redis, where the web process's /metrics reads it."""
         record_duplicate(self.connection)
 
-    def arm_next(self, *, schedule_id: str, occurrence: datetime, fire_at: datetime) -> None:
-        """Arm the timer and wake the scheduler, so it need not wait for its next poll to see it."""
-        self.claimed(schedule_id=schedule_id, next_timer=NextTimer(occurrence, fire_at), start=None)
-
     def run_started(self, *, scheduled_for: datetime, started_at: datetime, trigger_kind: str) -> None:
         """Add the run's lateness to the histogram in Redis (never fails the run)."""
         record_start(scheduled_for=scheduled_for, started_at=started_at, trigger_kind=trigger_kind,
                      connection=self.connection)
 
     def claimed(self, *, schedule_id: str, next_timer: NextTimer | None, start: RunStart | None) -> None:
-        """Arm the next timer, wake the scheduler and count the run's lateness, in one round trip."""
+        """Arm the next timer and wake the scheduler (so it need not wait for its next poll to see it), and
+        count the run's lateness, in one round trip."""
         try:
             with self.connection.pipeline(transaction=True) as pipe:  # a figure's fields all or none
                 if next_timer is not None:

@@ -14,7 +14,7 @@ flushes were 70 % of an occurrence's cost (docs/PERFORMANCE.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, cast
 
@@ -58,7 +58,7 @@ class ClaimFacts:
     recorded: bool  # the delivered occurrence already has a ledger row
 
 
-CLAIM_COLUMNS = [SCHEDULES.c[name] for name in ClaimFacts.__dataclass_fields__ if name not in ("slot_taken", "recorded")]
+CLAIM_COLUMNS = [SCHEDULES.c[f.name] for f in fields(ClaimFacts) if f.name not in ("slot_taken", "recorded")]
 OTHER_RUNS = RUNS.alias("other_runs")
 
 # Built once: a statement object keeps its compiled form's cache key, so each use only binds values.
