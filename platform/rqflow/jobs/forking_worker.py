@@ -17,7 +17,8 @@ worker's own copy of it believes. The rules that keep it so:
 - Server-side prepared statements are off on the shared connection: a statement one
   horse prepared would be unknown to the next.
 - Only for PostgreSQL without TLS: a TLS session's state cannot be carried by two
-  processes, and an SQLite connection must never cross a fork at all (its locks belong
+  processes (the worker looks once, then leaves its horses to connect on their own, as
+  RQ's worker does), and an SQLite connection must never cross a fork at all (its locks belong
   to the process that took them), so with SQLite the worker closes any connection it
   has before it forks, and each horse opens its own (a fraction of a millisecond).
 """
@@ -42,6 +43,8 @@ RQ_WORKER_LOG = logging.getLogger("rq.worker")  # the logger RQ's own horse uses
 
 # A horse exits with this when it leaves a database connection checked out or in a transaction.
 CONNECTION_LEFT_BUSY = 3
+# Engines whose connections use TLS: their horses connect on their own, and the worker holds none.
+_TLS_ENGINES: set[int] = set()
 
 
 class ForkingWorker(Worker):
@@ -78,14 +81,16 @@ def prepare_for_fork(engine: Engine) -> None:
     Never raises and never waits for a database that is away: the horse then connects on its
     own, patiently, as it would without sharing, while the worker keeps its heartbeat.
     """
-    if engine.dialect.name != "postgresql":
+    if engine.dialect.name != "postgresql" or id(engine) in _TLS_ENGINES:
         drop_connections(engine)
         return
     try:
         with impatient(), engine.connect() as connection:  # makes one if the pool is empty; pre-ping checks it
             shared = connection.connection.dbapi_connection
             if shared is None or shared.pgconn.ssl_in_use:
-                connection.invalidate()  # closed now: a TLS session cannot be carried by two processes
+                # A TLS session cannot be carried by two processes: close it, and stop trying for this engine.
+                _TLS_ENGINES.add(id(engine))
+                connection.invalidate()
                 return
             shared.prepare_threshold = None
     except SQLAlchemyError as exc:
