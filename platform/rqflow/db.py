@@ -25,7 +25,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -162,10 +162,12 @@ def session_scope(url: str | None = None, *, interactive: bool = False) -> Itera
         session.close()
 
 
-def dispose_engines() -> None:
-    """Forget pooled connections; a forked child must not reuse its parent's sockets."""
+def dispose_engines(*, keep: Collection[int] = ()) -> None:
+    """Forget pooled connections (but those of the engines whose ids are in ``keep``); a forked child must
+    not reuse its parent's sockets."""
     for engine in _engines.values():
-        engine.dispose(close=False)
+        if id(engine) not in keep:
+            engine.dispose(close=False)
 
 
 # Engines whose pooled connections the next forked child keeps (the worker's horses, rqflow.jobs.forking_worker).
@@ -179,9 +181,7 @@ def share_with_next_child(engine: Engine) -> None:
 
 
 def _after_fork_in_child() -> None:
-    for engine in _engines.values():
-        if id(engine) not in _shared_with_next_child:
-            engine.dispose(close=False)
+    dispose_engines(keep=_shared_with_next_child)
     _shared_with_next_child.clear()
 
 

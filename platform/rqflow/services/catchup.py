@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -152,6 +152,6 @@ def misfire_grace() -> timedelta:
 
 
 def _policy(value: str) -> CatchupPolicy:
-    if value not in ("skip", "latest", "all"):
+    if value not in get_args(CatchupPolicy):
         raise ValueError(f"unknown catch-up policy {value!r}")
     return value  # type: ignore[return-value]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from rqflow.events import ScheduleEvent, ScheduleTarget
 from rqflow.models import NodeRun, Schedule, ScheduleRun, WorkflowRun
+from rqflow.schemas.schedule import OverlapPolicy
 from rqflow.services.audit import SYSTEM_WORKER, snapshot
 from rqflow.services.catchup import (
     advance_schedule,
@@ -41,12 +42,13 @@ from rqflow.services.usual_path import (
     start_run,
 )
 from rqflow.signals import SchedulerSignals
+from rqflow.timing.catchup import CatchupPolicy
 from rqflow.timing.jitter import fire_at
 
 log = logging.getLogger(__name__)
 
-CATCHUP_POLICIES = ("skip", "latest", "all")
-OVERLAP_POLICIES = ("skip", "buffer_one", "allow")
+CATCHUP_POLICIES = get_args(CatchupPolicy)
+OVERLAP_POLICIES = get_args(OverlapPolicy)
 
 # The reason and the start of the error of an occurrence rqflow's own code failed to claim.
 UNCLAIMABLE_REASON = "claim failed"

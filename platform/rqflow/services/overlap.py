@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from rqflow.db import on_commit
@@ -59,13 +60,17 @@ def stale_before(now: datetime) -> datetime:
     return now - timedelta(seconds=get_settings().job_timeout_seconds) - STALE_MARGIN
 
 
+def holds_slot(started_after: Any) -> ColumnElement[bool]:
+    """A ledger row that holds its schedule's slot: enqueued, or running since after ``started_after``
+    (a datetime, or a bound parameter in a statement built once)."""
+    return or_(ScheduleRun.status == "enqueued",
+               (ScheduleRun.status == "running") & (ScheduleRun.started_at > started_after))
+
+
 def slot_taken(db: Session, schedule_id: str, now: datetime) -> bool:
     """True while a run of the schedule is enqueued or (not stale and) running."""
-    holding = or_(
-        ScheduleRun.status == "enqueued",
-        (ScheduleRun.status == "running") & (ScheduleRun.started_at > stale_before(now)),
-    )
-    query = select(func.count()).select_from(ScheduleRun).where(ScheduleRun.scheduled_job_id == schedule_id, holding)
+    query = select(func.count()).select_from(ScheduleRun).where(ScheduleRun.scheduled_job_id == schedule_id,
+                                                                holds_slot(stale_before(now)))
     return bool(db.scalar(query))
 
 

@@ -18,11 +18,12 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from rqflow.job_ids import fire_job_id
 from rqflow.models import Schedule, ScheduleRun
+from rqflow.services.overlap import holds_slot
 
 SCHEDULES = cast(Table, Schedule.__table__)
 RUNS = cast(Table, ScheduleRun.__table__)
@@ -65,11 +66,8 @@ OTHER_RUNS = RUNS.alias("other_runs")
 READ_FOR_CLAIM = (
     select(
         *CLAIM_COLUMNS,
-        exists().where(
-            RUNS.c.scheduled_job_id == SCHEDULES.c.id,
-            or_(RUNS.c.status == "enqueued",
-                and_(RUNS.c.status == "running", RUNS.c.started_at > bindparam("stale_before"))),
-        ).label("slot_taken"),
+        exists().where(RUNS.c.scheduled_job_id == SCHEDULES.c.id,
+                       holds_slot(bindparam("stale_before"))).label("slot_taken"),
         exists().where(RUNS.c.scheduled_job_id == SCHEDULES.c.id,
                        RUNS.c.scheduled_for == bindparam("scheduled_for")).label("recorded"),
     )
