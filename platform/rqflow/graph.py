@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rqflow.retry_policy import RetryPolicy
+
 
 @dataclass(frozen=True)
 class Edge:
@@ -25,6 +27,7 @@ class GraphNode:
     component_type: str
     config: dict[str, Any] = field(default_factory=dict)
     timeout_seconds: float | None = None
+    retry: RetryPolicy | None = None  # the node's own policy; None: the workflow's
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,11 @@ class WorkflowGraph:
     workflow_id: int
     nodes: tuple[GraphNode, ...]
     edges: tuple[GraphEdge, ...] = ()
+    retry: RetryPolicy | None = None  # the policy of every node that has none of its own
+
+    def retry_of(self, node: GraphNode) -> RetryPolicy | None:
+        """How ``node`` is tried again after a failure (None: it is not)."""
+        return node.retry or self.retry
 
     def node(self, key: str) -> GraphNode:
         """The node with this key (KeyError if there is none)."""

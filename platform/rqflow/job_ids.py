@@ -10,6 +10,7 @@ from datetime import datetime
 
 FIRE_PREFIX = "rqflow-fire-"
 RUN_PREFIX = "rqflow-run-"
+CONTINUE_PREFIX = "rqflow-continue-"
 
 
 def fire_job_id(schedule_id: str, scheduled_for: datetime) -> str:
@@ -28,3 +29,8 @@ def parse_fire_job_id(job_id: str) -> tuple[str, int] | None:
 def run_job_id(schedule_id: str, run_id: int) -> str:
     """The queued job of one ledger row run outside its timer (run now, catch-up, backfill, hand-over)."""
     return f"{RUN_PREFIX}{schedule_id}-{run_id}"
+
+
+def continue_job_id(workflow_run_id: int, attempt: int) -> str:
+    """The timer (and queued job) of one retry: ``rqflow-continue-<workflow run id>-<attempt>``."""
+    return f"{CONTINUE_PREFIX}{workflow_run_id}-{attempt}"

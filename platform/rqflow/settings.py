@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # The most nodes a workflow may ever hold, whatever RQFLOW_MAX_NODES_PER_WORKFLOW says: the request
 # body limit and the editor are sized for it.
 MAX_NODES_CEILING = 1000
+# The most tries a retry policy may ever ask for, whatever RQFLOW_RETRY_MAX_ATTEMPTS says.
+MAX_RETRY_ATTEMPTS_CEILING = 100
 
 
 class LlmProviderSettings(BaseModel):
@@ -61,6 +63,12 @@ class Settings(BaseSettings):
     node_timeout_seconds: Annotated[float, Field(gt=0)] = 300.0
     # A node's input and output are stored up to this size (as JSON); a larger value is stored as a preview.
     node_stored_max_bytes: Annotated[int, Field(ge=1024)] = 262_144
+    # The most tries (the first included) a node's retry policy may ask for; more is refused when it is saved.
+    retry_max_attempts: Annotated[int, Field(ge=1, le=MAX_RETRY_ATTEMPTS_CEILING)] = 10
+    # A run (retries' waits included) that has not ended this long after it started fails with reason
+    # "timeout", unless its schedule sets run_timeout_seconds; a schedule may not ask for more than the maximum.
+    run_timeout_seconds: Annotated[int, Field(ge=1)] = 3600
+    max_run_timeout_seconds: Annotated[int, Field(ge=1)] = 86400
     # An occurrence started this late is still "on time"; later, the catch-up policy decides.
     misfire_grace_seconds: Annotated[float, Field(ge=0)] = 60.0
     # At most this many active schedules per user (creating or resuming past it is refused).

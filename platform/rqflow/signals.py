@@ -53,6 +53,9 @@ class SchedulerSignals(Protocol):
         and, if a run started, count it as :meth:`run_started` does; told at once (one round trip to Redis
         on every occurrence)."""
 
+    def retry_later(self, *, workflow_run_id: int, attempt: int, at: datetime) -> None:
+        """A workflow run waits for attempt ``attempt`` of a node: arm the timer that takes it up at ``at``."""
+
 
 class NullSignals:
     """Signals that go nowhere, for callers without Redis."""
@@ -71,3 +74,6 @@ class NullSignals:
 
     def claimed(self, *, schedule_id: str, next_timer: NextTimer | None, start: RunStart | None) -> None:
         """Ignore; the scheduler's reconcile pass arms the next one."""
+
+    def retry_later(self, *, workflow_run_id: int, attempt: int, at: datetime) -> None:
+        """Ignore; the scheduler's reconcile pass arms the timer of every run waiting for a retry."""

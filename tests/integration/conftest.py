@@ -108,6 +108,7 @@ class RecordingSignals:
     duplicates: int = 0
     armed: list[tuple[str, datetime]] = field(default_factory=list)
     started: list[str] = field(default_factory=list)  # the trigger kinds of the runs that started
+    retries: list[tuple[int, int, datetime]] = field(default_factory=list)  # (workflow run, attempt, when)
 
     def schedule_changed(self, schedule_id: str) -> None:
         self.changed.append(schedule_id)
@@ -129,6 +130,9 @@ class RecordingSignals:
         if start is not None:
             self.run_started(scheduled_for=start.scheduled_for, started_at=start.started_at,
                              trigger_kind=start.trigger_kind)
+
+    def retry_later(self, *, workflow_run_id: int, attempt: int, at: datetime) -> None:
+        self.retries.append((workflow_run_id, attempt, at))
 
 
 def in_future(seconds: float) -> str:

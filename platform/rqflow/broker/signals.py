@@ -12,7 +12,7 @@ from rqflow.broker.callbacks import on_failure
 from rqflow.broker.connection import get_queue
 from rqflow.broker.metrics import queue_start, record_duplicate, record_start
 from rqflow.broker.tasks import RUN_TASK
-from rqflow.broker.timers import Timer, TimerOptions, queue_timers
+from rqflow.broker.timers import Continuation, Timer, TimerOptions, queue_continuations, queue_timers
 from rqflow.broker.wake import ScheduleChanged, TimerArmed, publish
 from rqflow.job_ids import run_job_id
 from rqflow.settings import get_settings
@@ -70,3 +70,14 @@ class RedisSignals:
                 pipe.execute()
         except RedisError as exc:  # the claim is committed; the scheduler's reconcile pass arms it
             log.warning("could not arm the next occurrence of %s: %s", schedule_id, exc)
+
+    def retry_later(self, *, workflow_run_id: int, attempt: int, at: datetime) -> None:
+        """Arm the retry's timer and wake the scheduler, in one round trip."""
+        try:
+            with self.connection.pipeline(transaction=True) as pipe:
+                queue_continuations(pipe, [Continuation(workflow_run_id, attempt, at)],
+                                    TimerOptions.from_settings(get_settings()))
+                publish(pipe, TimerArmed())
+                pipe.execute()
+        except RedisError as exc:  # the wait is committed; the scheduler's reconcile pass arms it
+            log.warning("could not arm the retry of workflow run %s: %s", workflow_run_id, exc)

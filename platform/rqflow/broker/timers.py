@@ -26,14 +26,26 @@ from rq.utils import now, utcformat
 from rq_scheduler import Scheduler
 
 from rqflow.broker.callbacks import on_failure
-from rqflow.broker.tasks import FIRE_TASK
-from rqflow.job_ids import FIRE_PREFIX, fire_job_id
+from rqflow.broker.tasks import CONTINUE_TASK, FIRE_TASK
+from rqflow.job_ids import CONTINUE_PREFIX, FIRE_PREFIX, continue_job_id, fire_job_id
 from rqflow.settings import Settings
 
 SCHEDULED_SET = Scheduler.scheduled_jobs_key
 # schedule id -> its armed job id, so one schedule's timer is found without scanning the set.
 TIMER_INDEX = "rqflow:timers"
 BATCH = 2000
+
+
+# The timers rqflow writes whole (the tick moves them without unpickling): occurrences and retries.
+RQFLOW_TIMER_PREFIXES = (FIRE_PREFIX, CONTINUE_PREFIX)
+
+
+class Continuation(NamedTuple):
+    """A workflow run waiting for a retry: the attempt that comes at ``at``."""
+
+    workflow_run_id: int
+    attempt: int
+    at: datetime
 
 
 class Timer(NamedTuple):
@@ -153,6 +165,31 @@ def _fire_job(connection: Redis, schedule_id: str, when: datetime, options: Time
     )
     job.origin = options.queue_name
     return job
+
+
+def queue_continuations(pipe: Pipeline, batch: Iterable[Continuation], options: TimerOptions) -> None:
+    """Add the commands that arm a retry's timer per entry to ``pipe``; re-arming the same attempt overwrites it.
+
+    Retries are few next to occurrences, so each job is made by RQ itself (no template).
+    """
+    for entry in batch:
+        job = Job.create(
+            CONTINUE_TASK, args=(entry.workflow_run_id, entry.attempt), connection=pipe,
+            id=continue_job_id(entry.workflow_run_id, entry.attempt), timeout=options.job_timeout,
+            result_ttl=options.result_ttl, status=JobStatus.SCHEDULED, on_failure=on_failure(),
+            description=f"workflow run {entry.workflow_run_id}, attempt {entry.attempt}",
+        )
+        job.origin = options.queue_name
+        job.save(pipeline=pipe)
+        pipe.zadd(SCHEDULED_SET, {job.id: int(entry.at.timestamp())})
+
+
+def arm_continuations(connection: Redis, batch: list[Continuation], options: TimerOptions) -> int:
+    """Arm retries' timers in one round trip; how many."""
+    with connection.pipeline(transaction=False) as pipe:
+        queue_continuations(pipe, batch, options)
+        pipe.execute()
+    return len(batch)
 
 
 def cancel(connection: Redis, job_ids: Iterable[str]) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -22,9 +22,14 @@ class NodeTimeout(TimeoutError):
     """The node ran past its ``timeout_seconds``."""
 
 
+class RunTimedOut(TimeoutError):
+    """The run went past its deadline (the schedule's ``run_timeout_seconds``); never retried."""
+
+
 @contextmanager
-def deadline(seconds: float | None, *, limit: float | None = None) -> Iterator[None]:
-    """Raise NodeTimeout in the block if it runs longer than ``seconds`` (None: no limit).
+def deadline(seconds: float | None, *, limit: float | None = None,
+             expired: Callable[[], BaseException] | None = None) -> Iterator[None]:
+    """Raise NodeTimeout (or what ``expired`` makes) in the block if it runs longer than ``seconds`` (None: no limit).
 
     ``limit`` is the node's whole time limit, for the message, when ``seconds`` is what is left of it.
     """
@@ -39,6 +44,8 @@ def deadline(seconds: float | None, *, limit: float | None = None) -> Iterator[N
     def on_alarm(signum: int, frame: FrameType | None) -> None:
         nonlocal job_alarm_fired
         if time.monotonic() - started >= seconds - 0.001:
+            if expired is not None:
+                raise expired()
             raise NodeTimeout(f"the node ran longer than its timeout_seconds ({limit or seconds:g} s)")
         job_alarm_fired = True
         _call(previous_handler, signum, frame)  # the job's own deadline came first

@@ -25,13 +25,40 @@ INSERT_NODE_RUN = insert(NODE_RUNS).returning(NODE_RUNS.c.id)
 END_NODE_RUN = update(NODE_RUNS).where(NODE_RUNS.c.id == bindparam("node_run_id"))
 
 
+# What a run that waited for a retry no longer needs once it goes on.
+NOT_WAITING = {"resume_node_key": None, "resume_attempt": None, "next_attempt_at": None, "resume_outputs": None}
+
+
 @dataclass(frozen=True)
 class FinishedRun:
-    """How a workflow run ended."""
+    """How a workflow run ended, or (``retrying``) when it goes on."""
 
     id: int
     status: str
     error: str
+    timed_out: bool = False  # it went past the run's deadline
+    next_attempt_at: datetime | None = None  # while retrying: when the next attempt is due
+    attempt: int | None = None  # while retrying: the next attempt's number
+
+
+@dataclass(frozen=True)
+class NodeFailure:
+    """A node's attempt failed: the run's error, and when (if at all) the node is tried again."""
+
+    error: str
+    timed_out: bool = False
+    retry_at: datetime | None = None
+    node_key: str = ""
+    attempt: int = 1  # the number of the attempt that comes at retry_at
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Where a run goes on after a retry's wait: the node to try, its attempt number, the outputs it starts from."""
+
+    node_key: str
+    attempt: int
+    outputs: dict[str, Any]
 
 
 def start_run(db: Session, *, workflow_id: int, schedule_run_id: int | None, trigger_node_id: int,
@@ -43,20 +70,36 @@ def start_run(db: Session, *, workflow_id: int, schedule_run_id: int | None, tri
     }).scalar_one())
 
 
-def end_run(db: Session, run_id: int, *, error: str, finished_at: datetime) -> FinishedRun:
-    """Record the workflow run's outcome: failed with the first node's error, else succeeded."""
+def end_run(db: Session, run_id: int, *, error: str, finished_at: datetime, timed_out: bool = False,
+            resumed: bool = False) -> FinishedRun:
+    """Record the workflow run's outcome: failed with the first node's error, else succeeded.
+
+    ``resumed``: the run waited for a retry, so what it kept to go on is cleared.
+    """
     status = "failed" if error else "succeeded"
-    db.connection().execute(END_RUN, {"run_id": run_id, "status": status, "error": error, "finished_at": finished_at})
-    return FinishedRun(run_id, status, error)
+    values = {"run_id": run_id, "status": status, "error": error, "finished_at": finished_at}
+    if resumed:
+        values |= NOT_WAITING
+    db.connection().execute(END_RUN, values)
+    return FinishedRun(run_id, status, error, timed_out=timed_out)
+
+
+def suspend_run(db: Session, run_id: int, failure: NodeFailure, *, outputs: dict[str, Any]) -> FinishedRun:
+    """Leave the run ``retrying`` until ``failure.retry_at``, with what it needs to go on (not committed)."""
+    db.connection().execute(END_RUN, {
+        "run_id": run_id, "status": "retrying", "error": failure.error, "resume_node_key": failure.node_key,
+        "resume_attempt": failure.attempt, "next_attempt_at": failure.retry_at, "resume_outputs": outputs,
+    })
+    return FinishedRun(run_id, "retrying", failure.error, next_attempt_at=failure.retry_at, attempt=failure.attempt)
 
 
 def add_node_run(db: Session, run_id: int, node: GraphNode, *, status: str, started_at: datetime,
                  input: Any = None, output: Any = None, error: str = "",
-                 finished_at: datetime | None = None) -> int:
-    """Write one node's run; its id."""
+                 finished_at: datetime | None = None, attempt: int = 1) -> int:
+    """Write one node's run (one attempt of it); its id."""
     return cast(int, db.connection().execute(INSERT_NODE_RUN, {
         "workflow_run_id": run_id, "node_id": node.id, "node_key": node.key, "component_type": node.component_type,
-        "status": status, "input": input, "output": output, "error": error, "started_at": started_at,
+        "attempt": attempt, "status": status, "input": input, "output": output, "error": error, "started_at": started_at,
         "finished_at": finished_at,
     }).scalar_one())
 

@@ -8,6 +8,12 @@ before the first node that works, or, for a workflow that is only its trigger,
 the caller's (the ledger row's outcome), so such an occurrence is written in one
 transaction after its claim. The rows are written as Core statements
 (:mod:`rqflow.engine.records`) and the workflow is read as a graph, not as ORM rows.
+
+A node that fails and may be tried again (its retry policy, :mod:`rqflow.retry_policy`)
+does not keep the worker: the run is left ``retrying`` with the node to try, the
+attempt number, when, and the outputs so far, and :func:`continue_workflow` picks it
+up where it stopped when its timer comes. The run's deadline (``deadline_at``) bounds
+every node's alarm, and no retry is planned past it.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -24,8 +30,8 @@ from sqlalchemy.orm import Session
 from rqflow.components import NodeContext, get_component
 from rqflow.components.templates import render_value
 from rqflow.engine import records
-from rqflow.engine.deadline import deadline
-from rqflow.engine.records import FinishedRun
+from rqflow.engine.deadline import RunTimedOut, deadline
+from rqflow.engine.records import FinishedRun, NodeFailure, Resume
 from rqflow.graph import Edge, GraphNode, WorkflowGraph, downstream_order
 from rqflow.models import UserProfile, utcnow
 from rqflow.node_types.base import Component
@@ -33,6 +39,17 @@ from rqflow.settings import get_settings
 from rqflow.signals import NullSignals, SchedulerSignals
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunScope:
+    """What every node of one run shares: where it is written, whose it is, and when it must have ended."""
+
+    db: Session
+    run_id: int
+    graph: WorkflowGraph
+    owner_id: int
+    deadline_at: datetime | None = None
 
 
 def run_workflow(
@@ -45,69 +62,118 @@ def run_workflow(
     owner_id: int,
     schedule_run_id: int | None = None,
     signals: SchedulerSignals | None = None,
+    deadline_at: datetime | None = None,
 ) -> FinishedRun:
-    """Execute the nodes downstream of ``trigger`` in dependency order; the first failure ends the run."""
+    """Execute the nodes downstream of ``trigger`` in dependency order; the first failure ends the run,
+    unless its node may be tried again (then the run is left ``retrying``)."""
     run_id = records.start_run(db, workflow_id=graph.workflow_id, schedule_run_id=schedule_run_id,
                                trigger_node_id=trigger.id, event_type=event_type, event=_jsonable(event),
                                started_at=utcnow())
-    context = NodeContext(event=event, db=db, workflow_id=graph.workflow_id, workflow_run_id=run_id,
+    scope = RunScope(db, run_id, graph, owner_id, deadline_at)
+    return _carry_on(scope, trigger, event, signals, resume=None)
+
+
+def continue_workflow(
+    *, db: Session, graph: WorkflowGraph, trigger: GraphNode, run_id: int, event: dict[str, Any], owner_id: int,
+    resume: Resume, signals: SchedulerSignals | None = None, deadline_at: datetime | None = None,
+) -> FinishedRun:
+    """Go on with a run that waited for a retry: the nodes that succeeded keep their outputs, and the failed
+    node is tried again with the next attempt number."""
+    return _carry_on(RunScope(db, run_id, graph, owner_id, deadline_at), trigger, event, signals, resume=resume)
+
+
+def _carry_on(scope: RunScope, trigger: GraphNode, event: dict[str, Any], signals: SchedulerSignals | None, *,
+              resume: Resume | None) -> FinishedRun:
+    context = NodeContext(event=event, db=scope.db, workflow_id=scope.graph.workflow_id, workflow_run_id=scope.run_id,
                           signals=signals or NullSignals())
-    error = _run_nodes(db, run_id, graph, trigger, context, owner_id)
+    if resume is not None:
+        context.outputs.update(resume.outputs)
+    failure = _run_nodes(scope, trigger, context, resume)
+    if failure is not None and failure.retry_at is not None:
+        return records.suspend_run(scope.db, scope.run_id, failure, outputs=context.outputs)
     # Not committed: the caller's next commit (the ledger row's outcome, or the next workflow's first
     # step) carries it, one transaction fewer per run; a process that dies first leaves the run
     # ``running`` (or unwritten), and whoever ends the ledger row fails it (services.occurrences.end_run).
-    return records.end_run(db, run_id, error=error, finished_at=utcnow())
+    return records.end_run(scope.db, scope.run_id, error=failure.error if failure else "", finished_at=utcnow(),
+                           timed_out=bool(failure and failure.timed_out), resumed=resume is not None)
 
 
-def _run_nodes(db: Session, run_id: int, graph: WorkflowGraph, trigger: GraphNode, context: NodeContext,
-               owner_id: int) -> str:
-    """Run each node in order; return the first error (empty when all succeeded)."""
+def _run_nodes(scope: RunScope, trigger: GraphNode, context: NodeContext, resume: Resume | None) -> NodeFailure | None:
+    """Run each node in order (after a retry's wait: from the node that failed); return the first failure."""
+    graph = scope.graph
     by_key = {node.key: node for node in graph.nodes}
     by_id = {node.id: node.key for node in graph.nodes}
     edges = [Edge(by_id[e.source_node_id], by_id[e.target_node_id]) for e in graph.edges if e.kind == "flow"]
     tool_edges = [(by_id[e.source_node_id], by_key[by_id[e.target_node_id]]) for e in graph.edges
                   if e.kind == "tool"]
     for key in downstream_order(trigger.key, by_key, edges):
+        if key in context.outputs:  # succeeded before the retry's wait
+            continue
+        if scope.deadline_at is not None and utcnow() >= scope.deadline_at:
+            return NodeFailure(f"node {key!r} did not start: {_past_deadline(scope)}", timed_out=True)
         context.tools = {tool.key: (tool.component_type, dict(tool.config)) for source, tool in tool_edges
                          if source == key}
-        error = _run_node(db, run_id, by_key[key], context, owner_id)
-        if error:
-            return f"node {key!r} failed: {error}"
-    return ""
+        attempt = resume.attempt if resume is not None and resume.node_key == key else 1
+        failure = _run_node(scope, NodeRow(scope.run_id, by_key[key], attempt), context)
+        if failure is not None:
+            return failure
+    return None
 
 
 @dataclass
 class NodeRow:
-    """One node's run as written so far: when it started, and its row once it has one."""
+    """One node's attempt as written so far: when it started, and its row once it has one."""
 
     run_id: int
     node: GraphNode
+    attempt: int = 1
     started_at: datetime = field(default_factory=utcnow)  # when the node starts, not when its row is written
     id: int | None = None
 
 
-def _run_node(db: Session, run_id: int, node: GraphNode, context: NodeContext, owner_id: int) -> str:
-    """Run one node and record it; return its error message, or empty on success."""
-    row = NodeRow(run_id, node)
+def _run_node(scope: RunScope, row: NodeRow, context: NodeContext) -> NodeFailure | None:
+    """Run one node and record it; None on success, else how it failed and whether it is tried again."""
+    db, node = scope.db, row.node
     try:
         component = get_component(node.component_type)
         if component.is_trigger:
             output = component().run(component.parse_config(node.config), context)
-            records.add_node_run(db, run_id, node, status="succeeded", started_at=row.started_at,
+            records.add_node_run(db, row.run_id, node, status="succeeded", started_at=row.started_at,
                                  input=stored(node.config), output=stored(output), finished_at=utcnow())
         else:
-            output = _work(db, row, component, context, owner_id)
+            output = _work(scope, row, component, context)
             assert row.id is not None, "a node that worked has its row"
             records.end_node_run(db, row.id, status="succeeded", output=stored(output), error="",
                                  finished_at=utcnow())
             db.commit()
     except Exception as exc:  # a failing node fails the run, never the worker
         # The traceback (file paths, the causes' own messages) is for the operator's log, not the user's run.
-        log.info("node %s of workflow run %s failed: %s", node.key, run_id, exc, exc_info=exc)
+        log.info("node %s (attempt %d) of workflow run %s failed: %s", node.key, row.attempt, row.run_id, exc,
+                 exc_info=exc)
         _record_failure(db, row, exc)
-        return str(exc) or type(exc).__name__
+        return _failure(scope, row, exc)
     context.outputs[node.key] = {"output": output}
-    return ""
+    return None
+
+
+def _failure(scope: RunScope, row: NodeRow, exc: Exception) -> NodeFailure:
+    """How the run goes on after ``row``'s attempt failed: another attempt later, or the run fails.
+
+    Only a node that got as far as working is tried again (a config or template that does
+    not render fails the same way every time), never past the run's deadline, and never
+    for an error that says it is final (``retryable = False``, such as an egress refusal).
+    """
+    error = f"node {row.node.key!r} failed: {str(exc) or type(exc).__name__}"
+    timed_out = isinstance(exc, RunTimedOut)
+    policy = scope.graph.retry_of(row.node)
+    worked = row.id is not None and not timed_out and getattr(exc, "retryable", True)
+    if not (worked and policy is not None and policy.allows_after(row.attempt)):
+        return NodeFailure(error, timed_out=timed_out)
+    retry_at = utcnow() + timedelta(seconds=policy.wait_after(row.attempt))
+    if scope.deadline_at is not None and retry_at >= scope.deadline_at:
+        return NodeFailure(f"{error} (not tried again: attempt {row.attempt + 1} would start after the run's "
+                           f"deadline)", timed_out=False)
+    return NodeFailure(error, retry_at=retry_at, node_key=row.node.key, attempt=row.attempt + 1)
 
 
 def _record_failure(db: Session, row: NodeRow, exc: Exception) -> None:
@@ -117,31 +183,51 @@ def _record_failure(db: Session, row: NodeRow, exc: Exception) -> None:
         records.end_node_run(db, row.id, status="failed", output=output, error=_describe(exc), finished_at=utcnow())
     else:
         records.add_node_run(db, row.run_id, row.node, status="failed", started_at=row.started_at, output=output,
-                             error=_describe(exc), finished_at=utcnow())
+                             error=_describe(exc), finished_at=utcnow(), attempt=row.attempt)
     db.commit()
 
 
-def _work(db: Session, row: NodeRow, component: type[Component], context: NodeContext, owner_id: int) -> Any:
-    """Render, validate, record the input, run: all within one deadline (the node's, or the default).
+def _work(scope: RunScope, row: NodeRow, component: type[Component], context: NodeContext) -> Any:
+    """Render, validate, record the input, run: all within one deadline (the node's, or the default), and
+    within the run's.
 
     What the run wrote so far is committed first, so nothing is held open while the node works
     (a trigger node does no I/O, so a trigger-only workflow's rows ride on the caller's commit).
     """
+    db = scope.db
     if context.user_profile is None:  # read only for a node that does work: a trigger needs no owner
-        context.user_profile = db.get(UserProfile, owner_id)
+        context.user_profile = db.get(UserProfile, scope.owner_id)
     db.commit()
     node = row.node
     limit = node.timeout_seconds or get_settings().node_timeout_seconds
     started = time.monotonic()
-    with deadline(limit):
+    with _alarm(scope, limit, limit):
         raw = render_value(node.config, _template_context(context))
         config = component.parse_config(raw)
     # Only once it is known to be valid, and never larger than the cap; seen as running while the node works.
     row.id = records.add_node_run(db, row.run_id, node, status="running", started_at=row.started_at,
-                                  input=stored(raw))
+                                  input=stored(raw), attempt=row.attempt)
     db.commit()  # outside the alarm, so a commit is never cut in half
-    with deadline(max(limit - (time.monotonic() - started), 0.001), limit=limit):
+    with _alarm(scope, max(limit - (time.monotonic() - started), 0.001), limit):
         return component().run(config, context)
+
+
+def _alarm(scope: RunScope, node_left: float, limit: float) -> Any:
+    """The node's deadline, or the run's if that comes first (then the run fails, never to be retried)."""
+    if scope.deadline_at is None:
+        return deadline(node_left, limit=limit)
+    run_left = (scope.deadline_at - utcnow()).total_seconds()
+    if run_left >= node_left:
+        return deadline(node_left, limit=limit)
+    message = _past_deadline(scope)
+    if run_left <= 0:
+        raise RunTimedOut(message)
+    return deadline(run_left, expired=lambda: RunTimedOut(message))
+
+
+def _past_deadline(scope: RunScope) -> str:
+    assert scope.deadline_at is not None
+    return f"the run went past its deadline ({scope.deadline_at:%Y-%m-%d %H:%M:%S} UTC, run_timeout_seconds)"
 
 
 def _template_context(context: NodeContext) -> dict[str, Any]:

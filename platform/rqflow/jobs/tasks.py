@@ -2,7 +2,8 @@
 
 ``execute_scheduled_trigger`` is what a timer enqueues at an occurrence's instant;
 ``execute_run`` runs a ledger row that was queued on its own (run now, catch-up,
-backfill, a buffered occurrence handed over when the previous run ended). Their
+backfill, a buffered occurrence handed over when the previous run ended);
+``execute_continuation`` takes up a run that waited for a retry. Their
 names and arguments are what is stored in Redis, so they do not change.
 """
 
@@ -17,6 +18,7 @@ from rqflow.broker.connection import get_redis
 from rqflow.broker.signals import RedisSignals
 from rqflow.broker.timers import occurrence_of
 from rqflow.jobs.task_context import task_context
+from rqflow.worker.continuation import go_on
 from rqflow.worker.occurrence import Delivery, fire, run_queued
 
 
@@ -34,6 +36,14 @@ def execute_scheduled_trigger(scheduled_job_id: str, scheduled_for: str) -> dict
 def execute_run(run_id: int) -> dict[str, Any]:
     """Run a ledger row handed to the queue, once."""
     return run_queued(run_id, signals=RedisSignals(get_redis())).as_result()
+
+
+@task_context(workflow_run_id="workflow_run_id")
+def execute_continuation(workflow_run_id: int, attempt: int) -> dict[str, Any]:
+    """Run attempt ``attempt`` of the node a workflow run waits on, and the rest of the run, once."""
+    rq_job = get_current_job()
+    delivery = Delivery(rq_job.id, _aware(rq_job.enqueued_at)) if rq_job else Delivery()
+    return go_on(workflow_run_id, attempt, delivery=delivery, signals=RedisSignals(get_redis())).as_result()
 
 
 # Jobs queued by rqflow 0.1 name the task by its old name.

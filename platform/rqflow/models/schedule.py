@@ -62,6 +62,9 @@ class Schedule(Base):
     overlap_policy: Mapped[str] = mapped_column(String(20), default="skip", server_default="skip")
     jitter_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pause_after_failures: Mapped[int | None] = mapped_column(Integer)
+    # The longest one run may take from its start to its end, retries' waits included (None: the operator's
+    # RQFLOW_RUN_TIMEOUT_SECONDS); past it the run fails with reason ``timeout``.
+    run_timeout_seconds: Mapped[int | None] = mapped_column(Integer)
 
     status: Mapped[str] = mapped_column(String(20), default="active")
     # The rq-scheduler entry armed for next_run_at (informational; Redis is rebuilt from next_run_at).

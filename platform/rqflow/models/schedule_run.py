@@ -16,8 +16,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from rqflow.models.base import Base, UTCDateTime, utcnow
 
 # waiting: its turn has not come (overlap buffer, catch-up or backfill queue);
-# enqueued: handed to an RQ worker; enqueued and running rows hold the schedule's slot.
-RUN_STATUSES = ("waiting", "enqueued", "running", "succeeded", "failed", "skipped", "missed")
+# enqueued: handed to an RQ worker; retrying: a node failed and its next attempt waits for a timer
+# (next_attempt_at). Enqueued, running and retrying rows hold the schedule's slot.
+RUN_STATUSES = ("waiting", "enqueued", "running", "retrying", "succeeded", "failed", "skipped", "missed")
+# The reason on a row that ran past its deadline (the schedule's run_timeout_seconds).
+TIMEOUT_REASON = "timeout"
 TRIGGER_KINDS = ("schedule", "manual", "backfill")
 
 
@@ -43,6 +46,13 @@ class ScheduleRun(Base):
     rq_job_id: Mapped[str | None] = mapped_column(String(100))
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When a worker last took the run up again after a retry's wait (None: it never waited); a worker that
+    # dies is noticed from this instant, not from the run's start.
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # While ``retrying``: when the next attempt is due.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The run fails with reason ``timeout`` if it has not ended by then (set when it starts).
+    deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     duration_seconds: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str] = mapped_column(Text, default="")

@@ -23,6 +23,8 @@ class Workflow(Base):
     # Whether a schedule_create tool call made while this workflow runs may create a schedule that starts
     # this same workflow (each run could add another schedule); off unless the workflow's author says so.
     may_schedule_itself: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The retry policy of every node that sets none (None: a failed node fails the run).
+    retry: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -47,6 +49,8 @@ class WorkflowNode(Base):
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The longest the node may run (None: only the job's own timeout bounds it).
     timeout_seconds: Mapped[float | None] = mapped_column(Float)
+    # How a failed run of this node is tried again (rqflow.retry_policy.RetryPolicy as JSON; None: the workflow's).
+    retry: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     workflow: Mapped[Workflow] = relationship(back_populates="nodes")
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 # The fields a line may carry, in the order the text format prints them.
-FIELDS = ("request_id", "schedule_id", "scheduled_for", "run_id", "rq_job_id")
+FIELDS = ("request_id", "schedule_id", "scheduled_for", "run_id", "workflow_run_id", "rq_job_id")
 
 _bound: ContextVar[dict[str, str | int]] = ContextVar("rqflow_log_context")
 

@@ -43,12 +43,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from rqflow.broker.callbacks import sweep_abandoned
 from rqflow.broker.lease import Lease
 from rqflow.broker.signals import RedisSignals
-from rqflow.broker.timers import SCHEDULED_SET, TimerOptions, as_text
+from rqflow.broker.timers import RQFLOW_TIMER_PREFIXES, SCHEDULED_SET, TimerOptions, as_text
 from rqflow.broker.wake import WAKE_CHANNEL, ScheduleChanged, parse
 from rqflow.db import get_sessionmaker
-from rqflow.job_ids import FIRE_PREFIX
 from rqflow.scheduler.dispatch import LeaseLost, move_due
-from rqflow.scheduler.sync import reconcile, requeue_lost, sync_schedule
+from rqflow.scheduler.sync import rearm_retries, reconcile, requeue_lost, sync_schedule
 from rqflow.services import upkeep
 from rqflow.settings import Settings
 
@@ -94,11 +93,12 @@ class RqflowScheduler(Scheduler):  # type: ignore[misc]  # rq-scheduler ships no
             members = self.connection.zrangebyscore(SCHEDULED_SET, 0, int(self._clock()), start=0, num=TICK_BATCH)
             ids = [as_text(member) for member in members]
             try:
-                moved += move_due(self.connection, [i for i in ids if i.startswith(FIRE_PREFIX)], self.lease)
+                moved += move_due(self.connection, [i for i in ids if i.startswith(RQFLOW_TIMER_PREFIXES)],
+                                  self.lease)
             except LeaseLost:
                 log.warning("scheduler %s lost the lease during a tick; moved nothing", self.name)
                 return moved
-            self._enqueue_foreign([i for i in ids if not i.startswith(FIRE_PREFIX)])
+            self._enqueue_foreign([i for i in ids if not i.startswith(RQFLOW_TIMER_PREFIXES)])
             if len(ids) < TICK_BATCH:
                 return moved
 
@@ -120,19 +120,21 @@ class RqflowScheduler(Scheduler):  # type: ignore[misc]  # rq-scheduler ships no
             resumed = upkeep.resume_due(db, now=now, signals=self.signals)
             caught_up = upkeep.catch_up_overdue(db, now=now, signals=self.signals)
             lost = upkeep.fail_lost_runs(db, now=now, signals=self.signals)
+            timed_out = upkeep.fail_past_deadline(db, now=now, signals=self.signals)
             handed = upkeep.hand_over_idle(db, now=now, signals=self.signals)
             requeued = requeue_lost(self.connection, upkeep.queued_runs(db, now=now), self.signals)
             report = reconcile(db, self.connection, self.options)
+            retries = rearm_retries(db, self.connection, self.options)
             self.next_resume = upkeep.next_auto_resume(db)
         abandoned = sum(sweep_abandoned(self.connection, name) for name in (self.settings.queue,
                                                                             self.settings.bulk_queue))
         self.last_reconcile = time.monotonic()
         log.info(
             "reconciled %d active schedules in %.3f s: armed %d, cancelled %d, in flight %d; "
-            "resumed %d, caught up %d overdue, failed %d lost runs, started %d waiting, re-queued %d, "
-            "abandoned jobs %d",
+            "resumed %d, caught up %d overdue, failed %d lost runs and %d past their deadline, started %d waiting, "
+            "re-queued %d, re-armed %d retries, abandoned jobs %d",
             report.active, self.last_reconcile - started, report.armed, report.cancelled, report.in_flight,
-            resumed, caught_up, lost, handed, requeued, abandoned,
+            resumed, caught_up, lost, timed_out, handed, requeued, retries, abandoned,
         )
         self.changed.clear()  # the full pass covered them
 

@@ -16,19 +16,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rqflow.broker.timers import (
+    Continuation,
     Timer,
     TimerOptions,
     arm,
+    arm_continuations,
     armed,
     cancel,
     cancel_schedule,
     index_missing,
     job_statuses,
 )
-from rqflow.job_ids import fire_job_id
+from rqflow.job_ids import continue_job_id, fire_job_id
 from rqflow.models import Schedule
 from rqflow.services.overlap import is_bulk
-from rqflow.services.upkeep import QueuedRun
+from rqflow.services.upkeep import QueuedRun, waiting_for_retry
 from rqflow.signals import SchedulerSignals
 from rqflow.timing.jitter import fire_at
 
@@ -94,6 +96,16 @@ def sync_schedule(db: Session, connection: Redis, options: TimerOptions, schedul
         arm(connection, [Timer(schedule_id, row.next_run_at, fire_at(schedule_id, row.next_run_at, row.jitter_seconds))],
             options)
     return job_id
+
+
+def rearm_retries(db: Session, connection: Redis, options: TimerOptions) -> int:
+    """Arm again the timer of every run waiting for a retry whose timer Redis lost (a flush, a worker that died
+    between its commit and arming it); return how many. A timer armed twice still runs its attempt once."""
+    waiting = [Continuation(run.workflow_run_id, run.attempt, run.at) for run in waiting_for_retry(db)]
+    ids = {continue_job_id(entry.workflow_run_id, entry.attempt): entry for entry in waiting}
+    statuses = job_statuses(connection, list(ids))
+    lost = [entry for job_id, entry in ids.items() if statuses[job_id] not in IN_FLIGHT | {"scheduled"}]
+    return arm_continuations(connection, lost, options) if lost else 0
 
 
 def requeue_lost(connection: Redis, runs: list[QueuedRun], signals: SchedulerSignals) -> int:

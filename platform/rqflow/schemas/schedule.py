@@ -15,7 +15,7 @@ ScheduleType = Literal["cron", "interval", "once"]
 ScheduleStatus = Literal["active", "paused", "stopped"]
 CatchupPolicy = Literal["skip", "latest", "all"]
 OverlapPolicy = Literal["skip", "buffer_one", "allow"]
-RunStatus = Literal["waiting", "enqueued", "running", "succeeded", "failed", "skipped", "missed"]
+RunStatus = Literal["waiting", "enqueued", "running", "retrying", "succeeded", "failed", "skipped", "missed"]
 # Strict: a JSON number, not "60" or true (which lax parsing would take for 60 s and 1 s). Ten years at most.
 IntervalSeconds = Annotated[int, Field(ge=1, le=10 * 365 * 86400, strict=True)]
 
@@ -27,6 +27,9 @@ WINDOW_HELP = "Missed occurrences older than this are never run (recorded as mis
 JITTER_HELP = ("Delay each occurrence by up to this many seconds, derived from the schedule and the occurrence "
                "(stable across restarts); must be below the schedule's spacing.")
 FAILURES_HELP = "Pause the schedule after this many consecutive failed runs; default: never."
+RUN_TIMEOUT_HELP = ("A run that has not ended this many seconds after it started (retries' waits included) fails "
+                    "with reason timeout; default: the server's RQFLOW_RUN_TIMEOUT_SECONDS, at most "
+                    "RQFLOW_MAX_RUN_TIMEOUT_SECONDS.")
 
 
 class ScheduleFields(StrictInput):
@@ -55,6 +58,7 @@ class ScheduleCreate(ScheduleFields):
     overlap_policy: OverlapPolicy = Field(default="skip", description=OVERLAP_HELP)
     jitter_seconds: int = Field(default=0, ge=0, le=86400, description=JITTER_HELP)
     pause_after_failures: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=FAILURES_HELP)
+    run_timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=RUN_TIMEOUT_HELP)
 
 
 class SchedulePreviewRequest(ScheduleFields):
@@ -92,6 +96,7 @@ class ScheduleUpdate(StrictInput):
     overlap_policy: OverlapPolicy | None = Field(default=None, description=OVERLAP_HELP)
     jitter_seconds: int | None = Field(default=None, ge=0, le=86400, description=JITTER_HELP)
     pause_after_failures: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=FAILURES_HELP)
+    run_timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=RUN_TIMEOUT_HELP)
 
 
 class SchedulePublic(BaseModel):
@@ -118,6 +123,7 @@ class SchedulePublic(BaseModel):
     overlap_policy: OverlapPolicy
     jitter_seconds: int
     pause_after_failures: int | None
+    run_timeout_seconds: int | None
     status: ScheduleStatus
     paused_reason: str
     paused_at: datetime | None
@@ -152,6 +158,9 @@ class RunPublic(BaseModel):
     finished_at: datetime | None
     duration_seconds: float | None
     error: str
+    next_attempt_at: datetime | None = Field(default=None, description="While retrying: when the next attempt is due.")
+    deadline_at: datetime | None = Field(default=None, description=(
+        "The run fails with reason timeout if it has not ended by then."))
 
 
 class PauseRequest(StrictInput):

@@ -64,6 +64,8 @@ class ScheduleCreateInput(ToolInput):
         "Spread load: delay each occurrence by up to this many seconds."))
     pause_after_failures: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=(
         "Pause after this many consecutive failed runs."))
+    run_timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=(
+        "Fail a run (reason timeout) that has not ended this many seconds after it started; null: the server's."))
 
     @field_validator("trigger_payload")
     @classmethod

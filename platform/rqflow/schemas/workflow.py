@@ -5,16 +5,43 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from rqflow.retry_policy import RetryPolicy
 from rqflow.schemas.common import LongText, Name, StrictInput
-from rqflow.settings import MAX_NODES_CEILING
+from rqflow.settings import MAX_NODES_CEILING, MAX_RETRY_ATTEMPTS_CEILING
+
+# The longest wait between two tries any policy may ask for: a week (the run's deadline usually ends it sooner).
+MAX_RETRY_INTERVAL_SECONDS = 7 * 86400
 
 # The node count is capped by RQFLOW_MAX_NODES_PER_WORKFLOW when the graph is saved; the schema only
 # holds the ceiling no setting can raise, and room for a few edges a node.
 MAX_EDGES = 5 * MAX_NODES_CEILING
 
 NodeKey = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class RetryIn(StrictInput):
+    """How a failed node is tried again (Temporal's retry policy); the waits are timers, never a sleeping worker."""
+
+    max_attempts: int = Field(ge=1, le=MAX_RETRY_ATTEMPTS_CEILING, description=(
+        "Tries in all, the first included (1: no retry); at most RQFLOW_RETRY_MAX_ATTEMPTS."))
+    initial_interval_seconds: float = Field(default=1.0, ge=0.1, le=MAX_RETRY_INTERVAL_SECONDS,
+                                            description="The wait before the second try.")
+    backoff_coefficient: float = Field(default=2.0, ge=1.0, le=100.0,
+                                       description="Each next wait is this many times the one before.")
+    max_interval_seconds: float | None = Field(default=None, ge=0.1, le=MAX_RETRY_INTERVAL_SECONDS, description=(
+        "The longest wait; default 100 times initial_interval_seconds."))
+
+    @model_validator(mode="after")
+    def _longest_not_below_first(self) -> RetryIn:
+        if self.max_interval_seconds is not None and self.max_interval_seconds < self.initial_interval_seconds:
+            raise ValueError("max_interval_seconds must not be less than initial_interval_seconds")
+        return self
+
+    def policy(self) -> RetryPolicy:
+        """The policy as the engine applies it."""
+        return RetryPolicy(**self.model_dump())
 
 
 class NodeIn(StrictInput):
@@ -25,6 +52,8 @@ class NodeIn(StrictInput):
     config: dict[str, Any] = Field(default_factory=dict)
     timeout_seconds: float | None = Field(default=None, gt=0, le=86400, description=(
         "The longest the node may run; a node past it fails the run. Default: only the job timeout."))
+    retry: RetryIn | None = Field(default=None, description=(
+        "Try the node again when it fails; default: the workflow's retry (none: the first failure fails the run)."))
 
 
 EdgeKind = Literal["flow", "tool"]
@@ -46,6 +75,7 @@ class WorkflowCreate(StrictInput):
     may_schedule_itself: bool = Field(default=False, description=(
         "Let a schedule_create call made while this workflow runs create a schedule that starts this same "
         "workflow (each run could then add one more schedule)."))
+    retry: RetryIn | None = Field(default=None, description="The retry policy of every node that sets none.")
     nodes: list[NodeIn] = Field(min_length=1, max_length=MAX_NODES_CEILING)
     edges: list[EdgeIn] = Field(default_factory=list, max_length=MAX_EDGES)
 
@@ -56,6 +86,8 @@ class WorkflowUpdate(StrictInput):
     name: Name | None = None
     description: LongText | None = None
     may_schedule_itself: bool | None = None
+    retry: RetryIn | None = Field(default=None, description=(
+        "The retry policy of every node that sets none; send null to keep it, {\"max_attempts\": 1} for none."))
     nodes: list[NodeIn] | None = Field(default=None, min_length=1, max_length=MAX_NODES_CEILING)
     edges: list[EdgeIn] | None = Field(default=None, max_length=MAX_EDGES)
 
@@ -70,6 +102,7 @@ class NodePublic(BaseModel):
     component_type: str
     config: dict[str, Any]
     timeout_seconds: float | None
+    retry: dict[str, Any] | None = None
 
 
 class EdgePublic(BaseModel):
@@ -87,6 +120,7 @@ class WorkflowPublic(BaseModel):
     name: str
     description: str
     may_schedule_itself: bool
+    retry: dict[str, Any] | None = None
     nodes: list[NodePublic]
     edges: list[EdgePublic]
     created_at: datetime
@@ -102,6 +136,7 @@ class NodeRunPublic(BaseModel):
     node_id: int | None
     node_key: str
     component_type: str
+    attempt: int = 1
     status: str
     input: dict[str, Any] | None
     output: Any | None
@@ -125,4 +160,5 @@ class WorkflowRunPublic(BaseModel):
     error: str
     started_at: datetime
     finished_at: datetime | None
+    next_attempt_at: datetime | None = None
     node_runs: list[NodeRunPublic] = Field(default_factory=list)

@@ -33,6 +33,7 @@ from rqflow.services.catchup import (
 )
 from rqflow.services.lifecycle import pause
 from rqflow.services.overlap import hand_over, lock_schedule, stale_before
+from rqflow.services.run_deadlines import deadline_for
 from rqflow.services.usual_path import (
     ClaimFacts,
     end_succeeded,
@@ -67,6 +68,7 @@ class StartedRun:
     target: ScheduleTarget
     owner_id: int
     payload: dict[str, Any]
+    deadline_at: datetime | None = None  # the run fails with reason "timeout" if not ended by then
 
     @property
     def schedule_id(self) -> str:
@@ -106,7 +108,7 @@ def started_run(schedule: Schedule, run: ScheduleRun) -> StartedRun:
     return StartedRun(run_id=run.id, scheduled_for=run.scheduled_for, trigger_kind=run.trigger_kind,
                       started_at=run.started_at, owner_id=schedule.user_profile_id,
                       target=ScheduleTarget(schedule.id, schedule.name, schedule.workflow_id, schedule.trigger_node_id),
-                      payload=dict(schedule.trigger_payload or {}))
+                      payload=dict(schedule.trigger_payload or {}), deadline_at=run.deadline_at)
 
 
 def claim_occurrence(
@@ -178,7 +180,8 @@ def _usual_claim(
                        enqueued_at=enqueued_at)
     target = ScheduleTarget(facts.id, facts.name, facts.workflow_id, facts.trigger_node_id)
     started = StartedRun(run_id=run_id, scheduled_for=scheduled_for, trigger_kind="schedule", started_at=now,
-                         target=target, owner_id=facts.user_profile_id, payload=dict(facts.trigger_payload or {}))
+                         target=target, owner_id=facts.user_profile_id, payload=dict(facts.trigger_payload or {}),
+                         deadline_at=deadline_for(facts.run_timeout_seconds, now))
     return Claim(schedule_id=facts.id, started=started, next_run_at=next_run_at,
                  next_fire_at=fire_at(facts.id, next_run_at, facts.jitter_seconds), claimed_at=now)
 
@@ -275,6 +278,7 @@ def claim_run(*, db: Session, run_id: int, now: datetime, signals: SchedulerSign
         db.commit()
         return None
     run.status, run.started_at = "running", now
+    run.deadline_at = deadline_for(schedule.run_timeout_seconds, now)
     started = started_run(schedule, run)
     db.commit()
     return started
@@ -398,10 +402,11 @@ def fail_running_run(
 
 
 def fail_workflow_runs(db: Session, *, schedule_run_id: int, error: str, now: datetime) -> None:
-    """Fail the workflow runs (and node runs) of a ledger row that a dead process left ``running``."""
-    running = select(WorkflowRun.id).where(WorkflowRun.schedule_run_id == schedule_run_id,
-                                           WorkflowRun.status == "running")
-    db.execute(update(NodeRun).where(NodeRun.workflow_run_id.in_(running), NodeRun.status == "running")
+    """Fail the workflow runs (and node runs) of a ledger row that were left ``running`` by a dead process or
+    were waiting for a retry when the row ended (its deadline, a lost worker)."""
+    unfinished = select(WorkflowRun.id).where(WorkflowRun.schedule_run_id == schedule_run_id,
+                                              WorkflowRun.status.in_(("running", "retrying")))
+    db.execute(update(NodeRun).where(NodeRun.workflow_run_id.in_(unfinished), NodeRun.status == "running")
                .values(status="failed", error=error, finished_at=now))
-    db.execute(update(WorkflowRun).where(WorkflowRun.id.in_(running))
-               .values(status="failed", error=error, finished_at=now))
+    db.execute(update(WorkflowRun).where(WorkflowRun.id.in_(unfinished))
+               .values(status="failed", error=error, finished_at=now, next_attempt_at=None, resume_outputs=None))

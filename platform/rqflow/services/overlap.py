@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from rqflow.db import on_commit
 from rqflow.job_ids import run_job_id
 from rqflow.models import Schedule, ScheduleRun
+from rqflow.services.run_deadlines import deadline_for
 from rqflow.settings import get_settings
 from rqflow.signals import SchedulerSignals
 
@@ -61,10 +62,15 @@ def stale_before(now: datetime) -> datetime:
 
 
 def holds_slot(started_after: Any) -> ColumnElement[bool]:
-    """A ledger row that holds its schedule's slot: enqueued, or running since after ``started_after``
-    (a datetime, or a bound parameter in a statement built once)."""
-    return or_(ScheduleRun.status == "enqueued",
-               (ScheduleRun.status == "running") & (ScheduleRun.started_at > started_after))
+    """A ledger row that holds its schedule's slot: enqueued, waiting for a retry, or running since after
+    ``started_after`` (a datetime, or a bound parameter in a statement built once)."""
+    return or_(ScheduleRun.status.in_(("enqueued", "retrying")),
+               (ScheduleRun.status == "running") & (last_taken_up() > started_after))
+
+
+def last_taken_up() -> ColumnElement[Any]:
+    """When a worker last took the run up: its start, or its latest resumption after a retry's wait."""
+    return func.coalesce(ScheduleRun.resumed_at, ScheduleRun.started_at)
 
 
 def slot_taken(db: Session, schedule_id: str, now: datetime) -> bool:
@@ -89,7 +95,7 @@ def admit(
     if schedule.overlap_policy == "allow" or not slot_taken(db, schedule.id, now):
         first, *rest = rows
         if here:
-            _start(first, now)
+            _start(first, schedule, now)
             admission.here = first
         else:
             admission.enqueued.append(_enqueue(db, first, now, signals))
@@ -128,8 +134,9 @@ def _has_buffered(db: Session, schedule_id: str, new_row_id: int) -> bool:
     return bool(db.scalar(query))
 
 
-def _start(row: ScheduleRun, now: datetime) -> None:
+def _start(row: ScheduleRun, schedule: Schedule, now: datetime) -> None:
     row.status, row.started_at = "running", now
+    row.deadline_at = deadline_for(schedule.run_timeout_seconds, now)
 
 
 def _skip(row: ScheduleRun, reason: str, now: datetime) -> None:

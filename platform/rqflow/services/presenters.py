@@ -30,6 +30,7 @@ def workflow_public(workflow: Workflow) -> WorkflowPublic:
         name=workflow.name,
         description=workflow.description,
         may_schedule_itself=workflow.may_schedule_itself,
+        retry=workflow.retry,
         nodes=[NodePublic.model_validate(node) for node in workflow.nodes],
         edges=[EdgePublic.model_validate({"source": source, "target": target, "kind": kind})
                for source, target, kind in edge_keys(workflow)],

@@ -69,10 +69,19 @@ def check_schedule(schedule: Schedule, *, now: datetime, is_new: bool) -> None:
             field=SPACING_FIELD[schedule.schedule_type],
         )
     _check_jitter(schedule, spec)
+    _check_run_timeout(schedule)
     if schedule.schedule_type == "once" and schedule.run_at is not None and schedule.run_at <= now and is_new:
         raise RunAtInPast(f"run_at {schedule.run_at.isoformat()} is in the past")
     if is_new and spec.next_after(now) is None:
         raise NeverFires("this schedule has no occurrence after now (check end_at)", field="end_at")
+
+
+def _check_run_timeout(schedule: Schedule) -> None:
+    """A run's deadline may not be longer than the operator allows (RQFLOW_MAX_RUN_TIMEOUT_SECONDS)."""
+    ceiling = get_settings().max_run_timeout_seconds
+    if schedule.run_timeout_seconds is not None and schedule.run_timeout_seconds > ceiling:
+        raise InvalidInput(f"run_timeout_seconds {schedule.run_timeout_seconds} is more than this server allows "
+                           f"({ceiling}, RQFLOW_MAX_RUN_TIMEOUT_SECONDS)", field="run_timeout_seconds")
 
 
 def _check_kind_fields(schedule: Schedule) -> None:

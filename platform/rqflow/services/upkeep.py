@@ -12,6 +12,11 @@
   (:mod:`rqflow.jobs.failures` usually fails such a row much sooner). A schedule
   with waiting runs and a free slot (a hand-over that died with its worker) starts
   the next one.
+- **Deadlines**: a run still waiting for a retry at its deadline, or still
+  ``running`` a margin past it (its worker's own alarm should have ended it), is
+  failed with reason ``timeout``.
+- **Retries' timers**: the runs waiting for a retry are listed, so their timers are
+  armed again if Redis lost them (:func:`rqflow.scheduler.sync.rearm_retries`).
 - **Auto-resume**: a schedule paused ``until`` an instant resumes at that instant.
 
 Each schedule is handled in its own short transaction under its row lock, so
@@ -28,12 +33,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from rqflow.models import Schedule, ScheduleRun
+from rqflow.models import Schedule, ScheduleRun, WorkflowRun
+from rqflow.models.schedule_run import TIMEOUT_REASON
 from rqflow.services.audit import SYSTEM_SCHEDULER, snapshot
 from rqflow.services.catchup import advance_schedule, due_occurrences
 from rqflow.services.lifecycle import resume
 from rqflow.services.occurrences import ABANDONED_REASON, end_run, fail_unclaimable
-from rqflow.services.overlap import hand_over, lock_schedule, stale_before
+from rqflow.services.overlap import STALE_MARGIN, hand_over, last_taken_up, lock_schedule, stale_before
+from rqflow.services.run_deadlines import PAST_DEADLINE_ERROR
 from rqflow.settings import get_settings
 from rqflow.signals import SchedulerSignals
 from rqflow.timing.jitter import fire_at
@@ -92,17 +99,61 @@ def _catch_up_one(db: Session, schedule_id: str, *, now: datetime, cutoff: datet
 
 def fail_lost_runs(db: Session, *, now: datetime, signals: SchedulerSignals) -> int:
     """Fail rows left ``running`` past the job timeout and hand their slot over; return how many."""
+    stale = stale_before(now)
     query = (select(ScheduleRun.id, ScheduleRun.scheduled_job_id)
-             .where(ScheduleRun.status == "running", ScheduleRun.started_at < stale_before(now)).limit(PASS_LIMIT))
+             .where(ScheduleRun.status == "running", ScheduleRun.started_at < stale, last_taken_up() < stale)
+             .limit(PASS_LIMIT))
     lost = list(db.execute(query))
     db.rollback()
     for run_id, schedule_id in lost:
-        schedule = lock_schedule(db, schedule_id)
-        run = db.get(ScheduleRun, run_id, populate_existing=True)
-        if schedule is not None and run is not None and run.status == "running":
-            end_run(db, schedule, run, error=LOST_RUN_ERROR, reason=ABANDONED_REASON, now=now, signals=signals)
-        db.commit()
+        _end_one(db, run_id, schedule_id, ("running",), error=LOST_RUN_ERROR, reason=ABANDONED_REASON, now=now,
+                 signals=signals)
     return len(lost)
+
+
+def fail_past_deadline(db: Session, *, now: datetime, signals: SchedulerSignals) -> int:
+    """Fail with reason ``timeout`` the runs past their deadline: waiting for a retry, or running a margin past
+    it (the worker's alarm should have ended it first); return how many."""
+    past = ScheduleRun.deadline_at < now
+    query = (select(ScheduleRun.id, ScheduleRun.scheduled_job_id)
+             .where(((ScheduleRun.status == "retrying") & past)
+                    | ((ScheduleRun.status == "running") & (ScheduleRun.deadline_at < now - STALE_MARGIN)))
+             .limit(PASS_LIMIT))
+    overdue = list(db.execute(query))
+    db.rollback()
+    for run_id, schedule_id in overdue:
+        _end_one(db, run_id, schedule_id, ("running", "retrying"), error=PAST_DEADLINE_ERROR, reason=TIMEOUT_REASON,
+                 now=now, signals=signals)
+    return len(overdue)
+
+
+def _end_one(db: Session, run_id: int, schedule_id: str, statuses: tuple[str, ...], *, error: str, reason: str,
+             now: datetime, signals: SchedulerSignals) -> None:
+    """End one run as failed under its schedule's lock, unless it ended meanwhile."""
+    schedule = lock_schedule(db, schedule_id)
+    run = db.get(ScheduleRun, run_id, populate_existing=True)
+    if schedule is not None and run is not None and run.status in statuses:
+        end_run(db, schedule, run, error=error, reason=reason, now=now, signals=signals)
+    db.commit()
+
+
+@dataclass(frozen=True)
+class WaitingRetry:
+    """A workflow run waiting for attempt ``attempt`` of a node, due at ``at``."""
+
+    workflow_run_id: int
+    attempt: int
+    at: datetime
+
+
+def waiting_for_retry(db: Session) -> list[WaitingRetry]:
+    """The workflow runs waiting for a retry, soonest first (at most a pass's worth)."""
+    query = (select(WorkflowRun.id, WorkflowRun.resume_attempt, WorkflowRun.next_attempt_at)
+             .where(WorkflowRun.status == "retrying").order_by(WorkflowRun.next_attempt_at).limit(PASS_LIMIT * 10))
+    rows = [WaitingRetry(run_id, attempt, at) for run_id, attempt, at in db.execute(query)
+            if attempt is not None and at is not None]
+    db.rollback()
+    return rows
 
 
 def hand_over_idle(db: Session, *, now: datetime, signals: SchedulerSignals) -> int:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from rqflow.job_ids import fire_job_id
 from rqflow.models import Schedule, ScheduleRun
 from rqflow.services.overlap import holds_slot
+from rqflow.services.run_deadlines import deadline_for
 
 SCHEDULES = cast(Table, Schedule.__table__)
 RUNS = cast(Table, ScheduleRun.__table__)
@@ -53,6 +54,7 @@ class ClaimFacts:
     catchup_window_seconds: int | None
     overlap_policy: str
     jitter_seconds: int
+    run_timeout_seconds: int | None
     status: str
     next_run_at: datetime | None
     slot_taken: bool  # a run of the schedule is enqueued, or running and not stale
@@ -105,7 +107,7 @@ def start_run(db: Session, facts: ClaimFacts, scheduled_for: datetime, *, next_r
     run_id: int = connection.execute(INSERT_RUNNING, {
         "scheduled_job_id": facts.id, "scheduled_for": scheduled_for, "trigger_kind": "schedule",
         "status": "running", "reason": "", "rq_job_id": rq_job_id, "enqueued_at": enqueued_at, "started_at": now,
-        "created_at": now}).scalar_one()
+        "deadline_at": deadline_for(facts.run_timeout_seconds, now), "created_at": now}).scalar_one()
     connection.execute(ADVANCE, {"schedule_id": facts.id, "next_run_at": next_run_at, "last_run_at": now,
                                  "rq_job_id": fire_job_id(facts.id, next_run_at)})
     return run_id

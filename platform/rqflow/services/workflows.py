@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -10,16 +12,18 @@ from rqflow.errors import InvalidInput, WorkflowNotFound, WorkflowRunNotFound
 from rqflow.graph import Edge, find_cycle
 from rqflow.models import UserProfile, Workflow, WorkflowEdge, WorkflowNode, WorkflowRun
 from rqflow.node_types.registry import get_component
-from rqflow.schemas.workflow import EdgeIn, NodeIn, WorkflowCreate, WorkflowUpdate
+from rqflow.schemas.workflow import EdgeIn, NodeIn, RetryIn, WorkflowCreate, WorkflowUpdate
 from rqflow.services import quotas
+from rqflow.settings import get_settings
 
 
 def create_workflow(*, db: Session, owner: UserProfile, data: WorkflowCreate) -> Workflow:
     """Validate the graph and store it, within the owner's workflow cap."""
     _validate_graph(data.nodes, data.edges)
+    _check_retry(data.retry, field="retry")
     quotas.check_workflows(db, owner.id)
     workflow = Workflow(user_profile_id=owner.id, name=data.name, description=data.description,
-                        may_schedule_itself=data.may_schedule_itself)
+                        may_schedule_itself=data.may_schedule_itself, retry=_stored_retry(data.retry))
     db.add(workflow)
     _replace_graph(db, workflow, data.nodes, data.edges)
     return workflow
@@ -50,6 +54,9 @@ def update_workflow(*, db: Session, owner: UserProfile, workflow_id: int, data: 
         workflow.description = data.description
     if data.may_schedule_itself is not None:
         workflow.may_schedule_itself = data.may_schedule_itself
+    if data.retry is not None:
+        _check_retry(data.retry, field="retry")
+        workflow.retry = _stored_retry(data.retry)
     if data.nodes is not None:
         edges = data.edges if data.edges is not None else []
         _validate_graph(data.nodes, edges)
@@ -126,6 +133,7 @@ def _validate_tool_edges(nodes: list[NodeIn], edges: list[EdgeIn]) -> None:
 
 
 def _validate_node(index: int, node: NodeIn) -> None:
+    _check_retry(node.retry, field=f"nodes.{index}.retry")
     try:
         get_component(node.component_type).parse_config(node.config)
     except InvalidInput as exc:
@@ -135,6 +143,19 @@ def _validate_node(index: int, node: NodeIn) -> None:
                            field=f"nodes.{index}.config{_first_location(exc)}") from exc
     except ValueError as exc:
         raise InvalidInput(f"invalid config for {node.component_type}: {exc}", field=f"nodes.{index}.config") from exc
+
+
+def _check_retry(retry: RetryIn | None, *, field: str) -> None:
+    """Refuse more tries than the operator allows (RQFLOW_RETRY_MAX_ATTEMPTS)."""
+    allowed = get_settings().retry_max_attempts
+    if retry is not None and retry.max_attempts > allowed:
+        raise InvalidInput(f"max_attempts {retry.max_attempts} is more than this server allows ({allowed})",
+                           field=f"{field}.max_attempts")
+
+
+def _stored_retry(retry: RetryIn | None) -> dict[str, Any] | None:
+    """The policy as stored; one attempt in all is no retry."""
+    return retry.policy().stored() if retry is not None and retry.max_attempts > 1 else None
 
 
 def _first_location(exc: ValidationError) -> str:
@@ -161,4 +182,5 @@ def _replace_graph(db: Session, workflow: Workflow, nodes: list[NodeIn], edges: 
 def _node_from(node: WorkflowNode | None, data: NodeIn) -> WorkflowNode:
     node = node or WorkflowNode(key=data.key)
     node.component_type, node.config, node.timeout_seconds = data.component_type, data.config, data.timeout_seconds
+    node.retry = _stored_retry(data.retry)
     return node

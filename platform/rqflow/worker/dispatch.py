@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 
 def dispatch_schedule_event(
     event: ScheduleEvent, owner_id: int, db: Session, *, signals: SchedulerSignals | None = None,
+    deadline_at: datetime | None = None,
 ) -> list[FinishedRun]:
     """Run each matching workflow once per matching trigger node, one after the other.
 
@@ -34,5 +36,6 @@ def dispatch_schedule_event(
             db.commit()
         log.info("schedule %s starts workflow %s at node %s", event.target.schedule_id, graph.workflow_id, node.key)
         runs.append(run_workflow(db=db, graph=graph, trigger=graph.node(node.key), event_type="schedule", event=seen,
-                                 owner_id=owner_id, schedule_run_id=event.run_id, signals=signals))
+                                 owner_id=owner_id, schedule_run_id=event.run_id, signals=signals,
+                                 deadline_at=deadline_at))
     return runs

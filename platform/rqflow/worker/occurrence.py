@@ -28,8 +28,11 @@ from sqlalchemy.orm import Session
 
 from rqflow.components import load_components
 from rqflow.db import session_scope
+from rqflow.engine.records import FinishedRun
 from rqflow.models import utcnow
+from rqflow.models.schedule_run import TIMEOUT_REASON
 from rqflow.observability.context import log_context
+from rqflow.services.continuations import wait_for_retry
 from rqflow.services.occurrences import StartedRun, claim_occurrence, claim_run, finish_run
 from rqflow.signals import NextTimer, RunStart, SchedulerSignals
 from rqflow.worker.dispatch import dispatch_schedule_event
@@ -102,23 +105,47 @@ def run_queued(run_id: int, *, signals: SchedulerSignals, sessions: Sessions = s
 
 
 def _run(started: StartedRun, *, signals: SchedulerSignals, sessions: Sessions) -> Outcome:
-    """Start the workflows the schedule's event matches, then record how the run ended, whatever happens."""
+    """Start the workflows the schedule's event matches, then record how the run ended, whatever happens.
+
+    A workflow run whose node waits for a retry leaves the ledger row ``retrying`` instead of
+    ending it; its timer (armed once that is committed) brings it back (:mod:`.continuation`).
+    """
     load_components()
     with sessions() as db:
-        workflow_runs, error, reason = _dispatch(db, started, signals)
+        runs, error, reason = _dispatch(db, started, signals)
         db.connection()  # wait for the database before reading the clock
-        finish_run(db=db, run_id=started.run_id, schedule_id=started.schedule_id, error=error, reason=reason,
-                   now=utcnow(), signals=signals)
-    return Outcome(claimed=True, started=True, workflow_runs=workflow_runs, error=error)
+        waiting = [run for run in runs if run.status == "retrying"]
+        if waiting:
+            wait_for_retry(db, schedule_id=started.schedule_id, schedule_run_id=started.run_id, now=utcnow(),
+                           signals=signals)
+            db.commit()
+        else:
+            finish_run(db=db, run_id=started.run_id, schedule_id=started.schedule_id, error=error,
+                       reason=_reason(runs, error, reason), now=utcnow(), signals=signals)
+    arm_retries(waiting, signals)
+    return Outcome(claimed=True, started=True, workflow_runs=tuple(run.id for run in runs), error=error)
 
 
-def _dispatch(db: Session, started: StartedRun, signals: SchedulerSignals) -> tuple[tuple[int, ...], str, str]:
-    """Run the matching workflows; their ids, the error to record (empty if all succeeded) and the reason."""
+def arm_retries(waiting: list[FinishedRun], signals: SchedulerSignals) -> None:
+    """Arm the timer of each workflow run that waits for its next attempt (after the commit that says so)."""
+    for run in waiting:
+        assert run.next_attempt_at is not None and run.attempt is not None, "a waiting run knows when it goes on"
+        signals.retry_later(workflow_run_id=run.id, attempt=run.attempt, at=run.next_attempt_at)
+
+
+def _reason(runs: list[FinishedRun], error: str, reason: str) -> str:
+    """A run that went past its deadline ends with reason ``timeout``."""
+    return TIMEOUT_REASON if error and any(run.timed_out for run in runs) else reason
+
+
+def _dispatch(db: Session, started: StartedRun, signals: SchedulerSignals) -> tuple[list[FinishedRun], str, str]:
+    """Run the matching workflows; how each ended, the error to record (empty if all succeeded) and the reason."""
     try:
-        runs = dispatch_schedule_event(started.event(fired_at=utcnow()), started.owner_id, db, signals=signals)
+        runs = dispatch_schedule_event(started.event(fired_at=utcnow()), started.owner_id, db, signals=signals,
+                                       deadline_at=started.deadline_at)
     except Exception as exc:  # recorded on the run; the worker itself carries on
         db.rollback()
         log.exception("schedule %s occurrence %s failed", started.schedule_id, started.scheduled_for)
-        return (), f"{type(exc).__name__}: {exc}", ""
+        return [], f"{type(exc).__name__}: {exc}", ""
     error = "; ".join(f"workflow run {run.id}: {run.error}" for run in runs if run.status == "failed")
-    return tuple(run.id for run in runs), error, "" if runs else NO_WORKFLOW_REASON
+    return runs, error, "" if runs else NO_WORKFLOW_REASON
