@@ -90,6 +90,24 @@ def _insert(event: dict[str, Any], kwargs: dict[str, Any], **instants: str) -> d
     return {"recorded": row["scheduled_for"], "pid": row["pid"], "kwargs": kwargs}
 
 
+class FlakyFailure(ConnectionError):
+    """What flaky_record raises on the calls it is told to fail."""
+
+
+def flaky_record(event: dict[str, Any], failures: int = 2, **kwargs: Any) -> dict[str, Any]:
+    """Insert one row for this call, then fail if this occurrence has had at most ``failures`` calls so far.
+
+    Every call leaves its row, so the table shows each attempt: a retried node that
+    succeeds on its third try leaves three rows, and a duplicated attempt a fourth.
+    """
+    result = _insert(event, kwargs, recorded_at=datetime.now(UTC).isoformat())
+    calls = len([when for when, _pid in recorded(os.environ["RQFLOW_DATABASE_URL"], event["scheduled_job_id"])
+                 if when == datetime.fromisoformat(event["scheduled_for"])])
+    if calls <= failures:
+        raise FlakyFailure(f"call {calls} of {failures + 1} fails on purpose")
+    return {**result, "calls": calls}
+
+
 @dataclass(frozen=True)
 class Span:
     """One slow_record call: which occurrence, and when the call started and ended."""
