@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     max_nodes_per_workflow: Annotated[int, Field(ge=1, le=MAX_NODES_CEILING)] = 200
     # A run-now or backfill that would leave more of one user's runs queued or waiting is refused.
     max_queued_runs_per_user: Annotated[int, Field(ge=1)] = 2000
+    # At most this many of one user's runs at once (enqueued, running or waiting for a retry); more wait their
+    # turn. None (the default): no limit.
+    max_concurrent_runs_per_user: Annotated[int | None, Field(ge=1)] = None
     # How often one user may ask for run-now and backfill, in the `limits` notation ("60/minute;600/hour").
     trigger_rate_limit: str = "60/minute;600/hour"
     # The OpenAI-compatible chat-completions API that agent nodes call, unless a node names its own.

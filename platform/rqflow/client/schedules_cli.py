@@ -78,13 +78,16 @@ def create(
     overlap: Annotated[Literal["skip", "buffer_one", "allow"] | None, typer.Option(
         help="Occurrence due while a run is going: skip (API default), buffer_one or allow.")] = None,
     max_runs: Annotated[int | None, typer.Option(min=1, help="Stop after this many runs.")] = None,
+    run_timeout: Annotated[int | None, typer.Option(
+        min=1, help="Fail a run (reason timeout) not ended this many seconds after it started; default: the "
+                    "server's.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create an active schedule (exactly one of --cron, --interval, --at) and show it."""
     body = {"name": name, "workflow_id": workflow, "timezone": timezone, "description": description,
             **_cadence(cron=cron, interval=interval, at=at, timezone=timezone),
             **_optional(trigger_payload=_payload(payload), catchup_policy=catchup, overlap_policy=overlap,
-                        max_runs=max_runs)}
+                        max_runs=max_runs, run_timeout_seconds=run_timeout)}
     with api(ctx) as client:
         item = client.create_schedule(body)
     emit(item, as_json=as_json, render=lambda: tables.schedule_panel(item, now=_now()))

@@ -19,7 +19,8 @@ from rqflow.client.humanize import NOTHING, duration, lateness, local_time, rela
 
 Json = dict[str, Any]
 STATUS_STYLES = {"active": "green", "paused": "yellow", "stopped": "dim", "succeeded": "green", "failed": "red",
-                 "running": "cyan", "enqueued": "cyan", "waiting": "cyan", "skipped": "yellow", "missed": "red"}
+                 "running": "cyan", "enqueued": "cyan", "waiting": "cyan", "retrying": "yellow", "skipped": "yellow",
+                 "missed": "red"}
 # A table cell shows the first line of an error, this long at most; `show` and --json give it whole.
 ERROR_WIDTH = 60
 ID_WIDTH = 36  # a schedule id is a UUID
@@ -116,8 +117,16 @@ def runs_table(page: Json, *, timezone: str | None) -> Table:
     for run in page["items"]:
         _add(table, str(run["id"]), local_time(run["scheduled_for"], zone), status_text(run["status"]),
                       run["trigger_kind"], lateness(run["scheduled_for"], run["started_at"]),
-                      duration(run["duration_seconds"]), _first_line(run["error"] or run["reason"]))
+                      duration(run["duration_seconds"]), _run_note(run, zone))
     return table
+
+
+def _run_note(run: Json, zone: Any) -> str:
+    """The error or reason; for a run waiting for a retry, when it goes on."""
+    note = _first_line(run["error"] or run["reason"])
+    if run["status"] == "retrying" and run.get("next_attempt_at"):
+        return f"next attempt {local_time(run['next_attempt_at'], zone)}: {note}"
+    return note
 
 
 def run_panel(run: Json) -> Panel:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from rqflow.events import ScheduleEvent, ScheduleTarget
 from rqflow.models import NodeRun, Schedule, ScheduleRun, WorkflowRun
 from rqflow.schemas.schedule import OverlapPolicy
+from rqflow.services import concurrency
 from rqflow.services.audit import SYSTEM_WORKER, snapshot
 from rqflow.services.catchup import (
     advance_schedule,
@@ -32,7 +33,7 @@ from rqflow.services.catchup import (
     set_next_run,
 )
 from rqflow.services.lifecycle import pause
-from rqflow.services.overlap import hand_over, lock_schedule, stale_before
+from rqflow.services.overlap import hand_over, hand_over_places, lock_schedule, stale_before
 from rqflow.services.run_deadlines import deadline_for
 from rqflow.services.usual_path import (
     ClaimFacts,
@@ -163,6 +164,8 @@ def _usual_claim(
     """
     if facts.catchup_policy not in CATCHUP_POLICIES or facts.overlap_policy not in OVERLAP_POLICIES:
         return None  # a hand-edited row: the rules path fails it loudly
+    if concurrency.limited():
+        return None  # the user's places are the rules' to count
     if facts.recorded or (facts.slot_taken and facts.overlap_policy != "allow"):
         return None
     if facts.max_runs is not None and facts.run_count + 1 >= facts.max_runs:
@@ -296,7 +299,7 @@ def finish_run(
     if facts is None or facts.run_status != "running":
         db.rollback()
         return
-    if not error and quiet_success(facts):
+    if not error and quiet_success(facts) and not concurrency.limited():
         end_succeeded(db, run_id, facts, reason=reason, now=now)
         db.commit()
         return
@@ -329,6 +332,7 @@ def end_run(
     run.duration_seconds = (now - run.started_at).total_seconds() if run.started_at else None
     _count_outcome(db, schedule, run, error, now, signals)
     hand_over(db, schedule, now=now, signals=signals)
+    hand_over_places(db, schedule, now=now, signals=signals)
 
 
 def _count_outcome(

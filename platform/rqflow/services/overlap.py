@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from rqflow.db import on_commit
 from rqflow.job_ids import run_job_id
 from rqflow.models import Schedule, ScheduleRun
+from rqflow.services.concurrency import note_wait, places_left, waiting_schedules
 from rqflow.services.run_deadlines import deadline_for
 from rqflow.settings import get_settings
 from rqflow.signals import SchedulerSignals
@@ -92,7 +93,12 @@ def admit(
     admission = Admission()
     if not rows:
         return admission
+    left = places_left(db, schedule.user_profile_id)  # the user's lock before the slot is looked at
     if schedule.overlap_policy == "allow" or not slot_taken(db, schedule.id, now):
+        if left is not None and left <= 0:
+            for row in rows:
+                note_wait(row)  # the slot is free but the user's places are not: wait, never skip
+            return admission
         first, *rest = rows
         if here:
             _start(first, schedule, now)
@@ -100,7 +106,10 @@ def admit(
         else:
             admission.enqueued.append(_enqueue(db, first, now, signals))
         if schedule.overlap_policy == "allow":
-            admission.enqueued += [_enqueue(db, row, now, signals) for row in rest]
+            room = len(rest) if left is None else left - 1
+            admission.enqueued += [_enqueue(db, row, now, signals) for row in rest[:room]]
+            for row in rest[room:]:
+                note_wait(row)
         return admission
     [row, *_] = rows
     if queue or len(rows) > 1:
@@ -113,16 +122,34 @@ def admit(
 
 
 def hand_over(db: Session, schedule: Schedule, *, now: datetime, signals: SchedulerSignals) -> list[ScheduleRun]:
-    """Give a free slot to the oldest waiting row (every waiting row under ``allow``); the caller holds the lock."""
+    """Give a free slot to the oldest waiting row (every waiting row under ``allow``), as far as the user's
+    places allow; the caller holds the schedule's lock."""
     waiting = (select(ScheduleRun).where(ScheduleRun.scheduled_job_id == schedule.id, ScheduleRun.status == "waiting")
                .order_by(ScheduleRun.id))
     if schedule.overlap_policy != "allow":
         waiting = waiting.limit(1)
     rows = list(db.scalars(waiting))
-    # Nothing waits, most of the time: then the slot need not be looked at.
-    if not rows or (schedule.overlap_policy != "allow" and slot_taken(db, schedule.id, now)):
+    if not rows:  # nothing waits, most of the time: then neither the slot nor the user's places are looked at
         return []
-    return [_enqueue(db, row, now, signals) for row in rows]
+    left = places_left(db, schedule.user_profile_id)
+    if schedule.overlap_policy != "allow" and slot_taken(db, schedule.id, now):
+        return []
+    return [_enqueue(db, row, now, signals) for row in (rows if left is None else rows[:max(left, 0)])]
+
+
+def hand_over_places(db: Session, schedule: Schedule, *, now: datetime, signals: SchedulerSignals) -> int:
+    """A run of ``schedule`` ended: under a per-user limit, start the oldest waiting runs of the user's other
+    schedules in the places left; how many started. The caller holds ``schedule``'s lock and has handed its
+    own slot over first."""
+    left = places_left(db, schedule.user_profile_id)
+    if not left or left <= 0:
+        return 0
+    started = 0
+    for schedule_id in waiting_schedules(db, schedule.user_profile_id, besides=schedule.id, limit=left):
+        other = db.get(Schedule, schedule_id)
+        if other is not None:  # its decisions all take the user's lock, which this transaction holds
+            started += len(hand_over(db, other, now=now, signals=signals))
+    return started
 
 
 def _has_buffered(db: Session, schedule_id: str, new_row_id: int) -> bool:

@@ -1,0 +1,78 @@
+"""RQFLOW_MAX_CONCURRENT_RUNS_PER_USER: runs past the user's limit wait, and start in order as others end.
+
+Occurrences are claimed as a worker claims them (the claim alone, so the runs it starts stay
+``running``), then ended one by one; the waiting ones must be handed to the queue in the order
+their occurrences came due, never more than the limit at once, and none skipped. Another
+user's runs are not held up.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from rqflow.db import session_scope
+from rqflow.models import Schedule, ScheduleRun, utcnow
+from rqflow.services.concurrency import CONCURRENCY_REASON
+from rqflow.services.occurrences import claim_occurrence, finish_run
+from rqflow.settings import Settings, get_settings
+from tests.integration.conftest import ApiUser, RecordingSignals, make_schedule, make_workflow
+
+
+@pytest.fixture
+def limit_two(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RQFLOW_MAX_CONCURRENT_RUNS_PER_USER", "2")
+    get_settings.cache_clear()
+
+
+def due(user: ApiUser, workflow_id: int, seconds_ago: float) -> Schedule:
+    return make_schedule(user, workflow_id, now=utcnow() - timedelta(seconds=60 + seconds_ago))
+
+
+def claim(schedule: Schedule, signals: RecordingSignals) -> ScheduleRun:
+    assert schedule.next_run_at is not None
+    with session_scope() as db:
+        claim_occurrence(db=db, schedule_id=schedule.id, scheduled_for=schedule.next_run_at, rq_job_id=None,
+                         enqueued_at=None, now=utcnow(), signals=signals)
+    return row_of(schedule.id)
+
+
+def row_of(schedule_id: str) -> ScheduleRun:
+    with session_scope() as db:
+        row = db.scalars(select(ScheduleRun).where(ScheduleRun.scheduled_job_id == schedule_id)).one()
+        db.expunge(row)
+        return row
+
+
+def end(row: ScheduleRun, signals: RecordingSignals) -> None:
+    with session_scope() as db:
+        finish_run(db=db, run_id=row.id, schedule_id=row.scheduled_job_id, error="", reason="", now=utcnow(),
+                   signals=signals)
+
+
+def test_runs_past_the_limit_wait_and_start_in_order(limit_two: None, alice: ApiUser, bob: ApiUser) -> None:
+    workflow_id = make_workflow(alice)
+    schedules = [due(alice, workflow_id, seconds_ago=0.5 + 0.01 * (5 - i)) for i in range(5)]  # oldest first
+    signals = RecordingSignals()
+    rows = [claim(schedule, signals) for schedule in schedules]
+
+    assert [row.status for row in rows] == ["running", "running", "waiting", "waiting", "waiting"]
+    assert all(row.reason == CONCURRENCY_REASON for row in rows[2:])
+    bobs = claim(due(bob, make_workflow(bob), seconds_ago=0.5), signals)
+    assert bobs.status == "running"  # another user's runs are not held up
+
+    end(rows[0], signals)
+    assert signals.queued == [rows[2].id]  # the oldest waiting one, of another schedule
+    assert row_of(schedules[2].id).status == "enqueued" and row_of(schedules[3].id).status == "waiting"
+    end(rows[1], signals)
+    assert signals.queued == [rows[2].id, rows[3].id]
+    assert row_of(schedules[4].id).status == "waiting"  # two going: rows 2 and 3 (enqueued)
+
+
+def test_without_the_setting_nothing_waits(settings: Settings, alice: ApiUser) -> None:
+    workflow_id = make_workflow(alice)
+    signals = RecordingSignals()
+    rows = [claim(due(alice, workflow_id, seconds_ago=0.5), signals) for _ in range(4)]
+    assert [row.status for row in rows] == ["running"] * 4
