@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     # "timeout", unless its schedule sets run_timeout_seconds; a schedule may not ask for more than the maximum.
     run_timeout_seconds: Annotated[int, Field(ge=1)] = 3600
     max_run_timeout_seconds: Annotated[int, Field(ge=1)] = 86400
+    # Ledger rows (with their workflow and node runs) older than this many days are deleted by the leading
+    # scheduler, unless their schedule sets run_retention_days (at most max_run_retention_days).
+    run_retention_days: Annotated[int, Field(ge=1)] = 30
+    max_run_retention_days: Annotated[int, Field(ge=1)] = 365
+    # The audit history (schedule_changes) is kept this many days.
+    audit_retention_days: Annotated[int, Field(ge=1)] = 365
+    # Rows the retention sweep deletes in one transaction; it never holds a lock longer than one batch takes.
+    retention_batch_size: Annotated[int, Field(ge=1, le=100_000)] = 1000
     # An occurrence started this late is still "on time"; later, the catch-up policy decides.
     misfire_grace_seconds: Annotated[float, Field(ge=0)] = 60.0
     # At most this many active schedules per user (creating or resuming past it is refused).

@@ -1,6 +1,7 @@
 """SQLAlchemy tables, one module per concept; importing this package registers them all."""
 
 from rqflow.models.base import Base, utcnow
+from rqflow.models.ledger_total import LedgerTotal
 from rqflow.models.schedule import Schedule
 from rqflow.models.schedule_change import ScheduleChange
 from rqflow.models.schedule_run import ScheduleRun
@@ -11,6 +12,7 @@ from rqflow.models.workflow_run import NodeRun, WorkflowRun
 __all__ = [
     "ApiToken",
     "Base",
+    "LedgerTotal",
     "NodeRun",
     "Schedule",
     "ScheduleChange",

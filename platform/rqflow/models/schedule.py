@@ -65,6 +65,8 @@ class Schedule(Base):
     # The longest one run may take from its start to its end, retries' waits included (None: the operator's
     # RQFLOW_RUN_TIMEOUT_SECONDS); past it the run fails with reason ``timeout``.
     run_timeout_seconds: Mapped[int | None] = mapped_column(Integer)
+    # How many days its ledger rows (and their workflow and node runs) are kept (None: RQFLOW_RUN_RETENTION_DAYS).
+    run_retention_days: Mapped[int | None] = mapped_column(Integer)
 
     status: Mapped[str] = mapped_column(String(20), default="active")
     # The rq-scheduler entry armed for next_run_at (informational; Redis is rebuilt from next_run_at).

@@ -21,7 +21,11 @@ class ScheduleChange(Base):
     """Who changed which fields of a schedule, when, from what to what."""
 
     __tablename__ = "schedule_changes"
-    __table_args__ = (Index("ix_schedule_changes_scheduled_job_id_id", "scheduled_job_id", "id"),)
+    __table_args__ = (
+        Index("ix_schedule_changes_scheduled_job_id_id", "scheduled_job_id", "id"),
+        # The retention sweep deletes the oldest changes first.
+        Index("ix_schedule_changes_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     scheduled_job_id: Mapped[str] = mapped_column(String(36))

@@ -35,6 +35,8 @@ class ScheduleRun(Base):
         Index("ix_schedule_runs_scheduled_job_id_status", "scheduled_job_id", "status"),
         # The scheduler's sweep looks for runs left running or enqueued by a lost worker or queue.
         Index("ix_schedule_runs_status_started_at", "status", "started_at"),
+        # The retention sweep deletes the oldest rows first.
+        Index("ix_schedule_runs_created_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,7 +16,11 @@ class WorkflowRun(Base):
 
     __tablename__ = "workflow_runs"
     # The scheduler finds the runs waiting for a retry, to re-arm a timer Redis lost.
-    __table_args__ = (Index("ix_workflow_runs_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_workflow_runs_status_next_attempt_at", "status", "next_attempt_at"),
+        # The retention sweep finds old runs that lost their ledger row (their schedule was deleted).
+        Index("ix_workflow_runs_started_at", "started_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"), index=True)

@@ -1,9 +1,11 @@
 """Figures read from the database at scrape time: the ledger by status, schedules by status.
 
-These are gauges, not counters: each scrape reports what the tables hold now,
-so ``/metrics`` always equals the ledger (and a deleted schedule takes its rows'
-counts with it). One ``GROUP BY`` per table; the ledger's ``status`` index
-(``ix_schedule_runs_status_started_at``) is what the planner has to work with.
+The ledger's figures are the rows it holds now plus the rows the retention sweep has
+deleted (``ledger_totals``, counted in the transaction that deleted them), so they do not
+drop when old rows go, and the rows counted at scrape time are only those retention
+keeps. A deleted schedule takes its kept rows' counts with it. One ``GROUP BY`` per
+table; the ledger's ``status`` index (``ix_schedule_runs_status_started_at``) is what the
+planner has to work with.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Iterable
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import Connection, func, select
 
-from rqflow.models import Schedule, ScheduleRun
+from rqflow.models import LedgerTotal, Schedule, ScheduleRun
 from rqflow.models.schedule import SCHEDULE_STATUSES
 from rqflow.models.schedule_run import RUN_STATUSES, TRIGGER_KINDS
 
@@ -26,6 +28,9 @@ def ledger_metrics(connection: Connection) -> list[Metric]:
     runs = {(status, kind): count for status, kind, count in connection.execute(
         select(ScheduleRun.status, ScheduleRun.trigger_kind, func.count())
         .group_by(ScheduleRun.status, ScheduleRun.trigger_kind))}
+    for status, kind, count in connection.execute(select(LedgerTotal.status, LedgerTotal.trigger_kind,
+                                                         LedgerTotal.count)):
+        runs[(status, kind)] = runs.get((status, kind), 0) + int(count)
     schedules = dict(connection.execute(select(Schedule.status, func.count()).group_by(Schedule.status)).all())
     return [_occurrences(runs), _fired(runs), _schedules(schedules)]
 
@@ -33,7 +38,8 @@ def ledger_metrics(connection: Connection) -> list[Metric]:
 def _occurrences(runs: dict[tuple[str, str], int]) -> Metric:
     family = GaugeMetricFamily(
         "rqflow_occurrences",
-        "Ledger rows (schedule_runs) by status and trigger kind, counted in the database at scrape time.",
+        "Ledger rows (schedule_runs) by status and trigger kind: those kept, counted at scrape time, plus those the "
+        "retention sweep deleted.",
         labels=["status", "trigger"])
     for status in _with_unknown(RUN_STATUSES, (s for s, _ in runs)):
         for kind in _with_unknown(TRIGGER_KINDS, (k for _, k in runs)):

@@ -17,6 +17,10 @@ What it changes from rq-scheduler, and why (see RQ-NOTES.md):
   at that instant (the loop wakes for it). It also runs RQ's cleanup of abandoned
   jobs (a dead worker's), whose failure callbacks fail their runs
   (:mod:`rqflow.jobs.failures`); RQ's own workers do that only every ten minutes.
+- **Retention rides on the loop**: old ended runs and audit rows are deleted a small
+  batch per transaction, at most ``RETENTION_BUDGET_SECONDS`` of each pass, until none
+  is left; then it looks again every ``RETENTION_IDLE_SECONDS``
+  (:mod:`rqflow.services.retention`).
 - **The tick is fenced by the lease**: a scheduler frozen mid-tick and woken after
   another took over moves nothing (:meth:`~rqflow.broker.lease.Lease.fence`).
 
@@ -48,7 +52,7 @@ from rqflow.broker.wake import WAKE_CHANNEL, ScheduleChanged, parse
 from rqflow.db import get_sessionmaker
 from rqflow.scheduler.dispatch import LeaseLost, move_due
 from rqflow.scheduler.sync import rearm_retries, reconcile, requeue_lost, sync_schedule
-from rqflow.services import upkeep
+from rqflow.services import retention, upkeep
 from rqflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,6 +60,12 @@ log = logging.getLogger(__name__)
 TICK_BATCH = 5000
 # After an error talking to Redis or the database, wait this long before trying again.
 ERROR_BACKOFF_SECONDS = 1.0
+# The retention sweep takes at most this much of one pass of the loop, and with nothing old left
+# it looks again after RETENTION_IDLE_SECONDS.
+RETENTION_BUDGET_SECONDS = 0.2
+RETENTION_IDLE_SECONDS = 60.0
+# While old rows are left, the loop comes back this soon (it still wakes at once for a due timer).
+RETENTION_BACKLOG_WAIT = 0.02
 
 
 class RqflowScheduler(Scheduler):  # type: ignore[misc]  # rq-scheduler ships no type information
@@ -73,6 +83,7 @@ class RqflowScheduler(Scheduler):  # type: ignore[misc]  # rq-scheduler ships no
         self.last_reconcile = 0.0
         self.changed: set[str] = set()
         self.stopping = False
+        self.next_sweep = 0.0  # time.monotonic() of the next retention sweep
 
     # -- the clock ---------------------------------------------------------------------------
 
@@ -178,6 +189,7 @@ class RqflowScheduler(Scheduler):  # type: ignore[misc]  # rq-scheduler ships no
                 return self.settings.poll_seconds
             self._maintain_safely()
             self.enqueue_jobs()
+            self._sweep_safely()
             return self._until_next_due()
         except (RedisError, SQLAlchemyError, OSError) as exc:
             log.warning("scheduler pass failed, retrying: %s", exc)
@@ -208,6 +220,24 @@ class RqflowScheduler(Scheduler):  # type: ignore[misc]  # rq-scheduler ships no
             log.exception("scheduler upkeep failed; timers still fire and upkeep is tried again next period")
             self.last_reconcile = time.monotonic()
 
+    def _sweep_safely(self) -> None:
+        """Delete a budget's worth of rows past their retention, if it is time; a defect is logged, not raised."""
+        if time.monotonic() < self.next_sweep:
+            return
+        try:
+            with self.sessionmaker() as db:
+                report = retention.sweep(db, now=self._utcnow(), budget_seconds=RETENTION_BUDGET_SECONDS)
+        except (RedisError, SQLAlchemyError, OSError):
+            raise
+        except Exception:
+            log.exception("retention sweep failed; tried again in %.0f s", RETENTION_IDLE_SECONDS)
+            self.next_sweep = time.monotonic() + RETENTION_IDLE_SECONDS
+            return
+        if report.rows:
+            log.info("retention: deleted %d ledger rows, %d workflow runs, %d audit rows", report.runs,
+                     report.workflow_runs, report.changes)
+        self.next_sweep = time.monotonic() + (0.0 if report.rows else RETENTION_IDLE_SECONDS)
+
     def _maintain(self) -> None:
         if time.monotonic() - self.last_reconcile >= self.settings.reconcile_seconds or not self.last_reconcile:
             self.reconcile()
@@ -218,9 +248,10 @@ class RqflowScheduler(Scheduler):  # type: ignore[misc]  # rq-scheduler ships no
             self.resume_due()
 
     def _until_next_due(self) -> float:
-        """Seconds until the earliest timer or auto-resume, capped by the poll interval."""
+        """Seconds until the earliest timer or auto-resume, capped by the poll interval (and shorter while the
+        retention sweep has old rows left)."""
         first = self.connection.zrange(SCHEDULED_SET, 0, 0, withscores=True)
-        wait = self.settings.poll_seconds
+        wait = RETENTION_BACKLOG_WAIT if self.next_sweep <= time.monotonic() else self.settings.poll_seconds
         if first:
             wait = min(wait, max(0.0, first[0][1] - self._clock()))
         if self.next_resume is not None:

@@ -27,6 +27,8 @@ WINDOW_HELP = "Missed occurrences older than this are never run (recorded as mis
 JITTER_HELP = ("Delay each occurrence by up to this many seconds, derived from the schedule and the occurrence "
                "(stable across restarts); must be below the schedule's spacing.")
 FAILURES_HELP = "Pause the schedule after this many consecutive failed runs; default: never."
+RETENTION_HELP = ("Keep this schedule's runs (ledger rows, workflow and node runs) this many days; default: the "
+                  "server's RQFLOW_RUN_RETENTION_DAYS, at most RQFLOW_MAX_RUN_RETENTION_DAYS.")
 RUN_TIMEOUT_HELP = ("A run that has not ended this many seconds after it started (retries' waits included) fails "
                     "with reason timeout; default: the server's RQFLOW_RUN_TIMEOUT_SECONDS, at most "
                     "RQFLOW_MAX_RUN_TIMEOUT_SECONDS.")
@@ -59,6 +61,7 @@ class ScheduleCreate(ScheduleFields):
     jitter_seconds: int = Field(default=0, ge=0, le=86400, description=JITTER_HELP)
     pause_after_failures: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=FAILURES_HELP)
     run_timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=RUN_TIMEOUT_HELP)
+    run_retention_days: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=RETENTION_HELP)
 
 
 class SchedulePreviewRequest(ScheduleFields):
@@ -97,6 +100,7 @@ class ScheduleUpdate(StrictInput):
     jitter_seconds: int | None = Field(default=None, ge=0, le=86400, description=JITTER_HELP)
     pause_after_failures: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=FAILURES_HELP)
     run_timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=RUN_TIMEOUT_HELP)
+    run_retention_days: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=RETENTION_HELP)
 
 
 class SchedulePublic(BaseModel):
@@ -124,6 +128,7 @@ class SchedulePublic(BaseModel):
     jitter_seconds: int
     pause_after_failures: int | None
     run_timeout_seconds: int | None
+    run_retention_days: int | None
     status: ScheduleStatus
     paused_reason: str
     paused_at: datetime | None

@@ -66,6 +66,8 @@ class ScheduleCreateInput(ToolInput):
         "Pause after this many consecutive failed runs."))
     run_timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=(
         "Fail a run (reason timeout) that has not ended this many seconds after it started; null: the server's."))
+    run_retention_days: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=(
+        "Keep this schedule's runs this many days; null: the server's default."))
 
     @field_validator("trigger_payload")
     @classmethod

@@ -70,6 +70,7 @@ def check_schedule(schedule: Schedule, *, now: datetime, is_new: bool) -> None:
         )
     _check_jitter(schedule, spec)
     _check_run_timeout(schedule)
+    _check_retention(schedule)
     if schedule.schedule_type == "once" and schedule.run_at is not None and schedule.run_at <= now and is_new:
         raise RunAtInPast(f"run_at {schedule.run_at.isoformat()} is in the past")
     if is_new and spec.next_after(now) is None:
@@ -82,6 +83,14 @@ def _check_run_timeout(schedule: Schedule) -> None:
     if schedule.run_timeout_seconds is not None and schedule.run_timeout_seconds > ceiling:
         raise InvalidInput(f"run_timeout_seconds {schedule.run_timeout_seconds} is more than this server allows "
                            f"({ceiling}, RQFLOW_MAX_RUN_TIMEOUT_SECONDS)", field="run_timeout_seconds")
+
+
+def _check_retention(schedule: Schedule) -> None:
+    """A schedule may not keep its runs longer than the operator allows (RQFLOW_MAX_RUN_RETENTION_DAYS)."""
+    ceiling = get_settings().max_run_retention_days
+    if schedule.run_retention_days is not None and schedule.run_retention_days > ceiling:
+        raise InvalidInput(f"run_retention_days {schedule.run_retention_days} is more than this server allows "
+                           f"({ceiling}, RQFLOW_MAX_RUN_RETENTION_DAYS)", field="run_retention_days")
 
 
 def _check_kind_fields(schedule: Schedule) -> None:

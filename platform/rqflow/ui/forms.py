@@ -26,9 +26,9 @@ M = TypeVar("M", bound=BaseModel)
 MAX_FORM_FIELDS = 100
 CADENCE_FIELDS = ("schedule_type", "cron_expression", "interval_seconds", "run_at", "timezone", "start_at", "end_at")
 SCHEDULE_FIELDS = (*CADENCE_FIELDS, "name", "description", "max_runs", "catchup_policy", "catchup_window_seconds",
-                   "overlap_policy", "jitter_seconds", "pause_after_failures", "run_timeout_seconds")
+                   "overlap_policy", "jitter_seconds", "pause_after_failures", "run_timeout_seconds", "run_retention_days")
 INTEGER_FIELDS = {"workflow_id", "interval_seconds", "max_runs", "catchup_window_seconds", "jitter_seconds",
-                  "pause_after_failures", "run_timeout_seconds"}
+                  "pause_after_failures", "run_timeout_seconds", "run_retention_days"}
 TIME_FIELDS = {"run_at", "start_at", "end_at"}
 # Longer than any INTEGER column holds, and short of the length at which int() itself refuses.
 MAX_NUMBER_DIGITS = 18

@@ -1,0 +1,155 @@
+"""The retention sweep: delete old ledger rows, their workflow and node runs, and old audit rows, in small batches.
+
+The leading scheduler calls :func:`sweep` with a time budget on each pass of its loop, so
+a backlog of millions of rows is worked off a batch at a time between its other duties,
+and no transaction lasts longer than one batch (RQFLOW_RETENTION_BATCH_SIZE rows, oldest
+first). Only ended rows go (``succeeded``, ``failed``, ``skipped``, ``missed``): a run
+still going, waiting or queued is never touched, however old.
+
+What a batch deletes is counted into ``ledger_totals`` in the same transaction, so the
+ledger's totals (``/metrics``) stay exact; a schedule's own counters (``run_count``,
+``error_count``, ``missed_count``, ...) live on its row and are not touched at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Delete, Select, delete, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from rqflow.models import LedgerTotal, NodeRun, Schedule, ScheduleChange, ScheduleRun, WorkflowRun
+from rqflow.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+ENDED_STATUSES = ("succeeded", "failed", "skipped", "missed")
+
+
+@dataclass
+class SweepReport:
+    """What one call of :func:`sweep` deleted."""
+
+    runs: int = 0
+    workflow_runs: int = 0
+    changes: int = 0
+    by_status: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    @property
+    def rows(self) -> int:
+        return self.runs + self.workflow_runs + self.changes
+
+
+def sweep(db: Session, *, now: datetime, budget_seconds: float) -> SweepReport:
+    """Delete what has outlived its retention, a batch per transaction, until none is left or the budget is
+    spent (at least one batch of each kind is tried)."""
+    report = SweepReport()
+    deadline = time.monotonic() + budget_seconds
+    for cutoff, retention in _ledger_cutoffs(db, now):
+        after: tuple[datetime, int] | None = None
+        while (after := _sweep_ledger_batch(db, cutoff, retention, after, report)) and time.monotonic() < deadline:
+            pass
+        if time.monotonic() >= deadline:
+            return report
+    orphan_cutoff = now - timedelta(days=get_settings().run_retention_days)
+    while _sweep_orphans_batch(db, orphan_cutoff, report) and time.monotonic() < deadline:
+        pass
+    audit_cutoff = now - timedelta(days=get_settings().audit_retention_days)
+    while _sweep_changes_batch(db, audit_cutoff, report) and time.monotonic() < deadline:
+        pass
+    return report
+
+
+def _ledger_cutoffs(db: Session, now: datetime) -> list[tuple[datetime, int | None]]:
+    """One cutoff per retention in use: the default (None), then each schedule-set number of days."""
+    kept = sorted(day for day in db.scalars(select(Schedule.run_retention_days).distinct()) if day is not None)
+    db.rollback()
+    default = get_settings().run_retention_days
+    return [(now - timedelta(days=default), None), *((now - timedelta(days=days), days) for days in kept)]
+
+
+def _old_runs(cutoff: datetime, retention: int | None,
+              after: tuple[datetime, int] | None) -> Select[tuple[int, datetime, str, str]]:
+    """The next batch of ledger rows created before ``cutoff`` of the schedules with this retention, oldest first,
+    from just past ``after``: read along the ``created_at`` index, so each row is read once a pass. The status is
+    filtered by the caller (a condition on it here lets a planner sort instead, at every batch)."""
+    kept = (Schedule.run_retention_days.is_(None) if retention is None else Schedule.run_retention_days == retention)
+    query = (
+        select(ScheduleRun.id, ScheduleRun.created_at, ScheduleRun.status, ScheduleRun.trigger_kind)
+        .join(Schedule, Schedule.id == ScheduleRun.scheduled_job_id)
+        .where(ScheduleRun.created_at < cutoff, kept)
+        .order_by(ScheduleRun.created_at, ScheduleRun.id).limit(get_settings().retention_batch_size))
+    if after is not None:
+        query = query.where(tuple_(ScheduleRun.created_at, ScheduleRun.id) > tuple_(*after))
+    return query
+
+
+def _sweep_ledger_batch(db: Session, cutoff: datetime, retention: int | None, after: tuple[datetime, int] | None,
+                        report: SweepReport) -> tuple[datetime, int] | None:
+    """Delete one batch of ledger rows with everything hanging off them; where the next batch starts (None: there
+    was nothing left)."""
+    scanned = db.execute(_old_runs(cutoff, retention, after)).all()
+    if not scanned:
+        db.rollback()
+        return None
+    rows = [row for row in scanned if row.status in ENDED_STATUSES]  # a run still going is never swept
+    ids = [row.id for row in rows]
+    counts = Counter((row.status, row.trigger_kind) for row in rows)
+    flows = select(WorkflowRun.id).where(WorkflowRun.schedule_run_id.in_(ids))
+    db.execute(delete(NodeRun).where(NodeRun.workflow_run_id.in_(flows)))
+    report.workflow_runs += _deleted(db, delete(WorkflowRun).where(WorkflowRun.schedule_run_id.in_(ids)))
+    report.runs += _deleted(db, delete(ScheduleRun).where(ScheduleRun.id.in_(ids)))
+    _add_totals(db, counts)
+    db.commit()
+    report.by_status.update(counts)
+    return scanned[-1].created_at, scanned[-1].id
+
+
+def _sweep_orphans_batch(db: Session, cutoff: datetime, report: SweepReport) -> bool:
+    """Old ended workflow runs whose ledger row went with its schedule."""
+    ids = list(db.scalars(select(WorkflowRun.id).where(
+        WorkflowRun.schedule_run_id.is_(None), WorkflowRun.started_at < cutoff,
+        WorkflowRun.status.in_(("succeeded", "failed"))).order_by(WorkflowRun.started_at)
+        .limit(get_settings().retention_batch_size)))
+    if not ids:
+        db.rollback()
+        return False
+    db.execute(delete(NodeRun).where(NodeRun.workflow_run_id.in_(ids)))
+    report.workflow_runs += _deleted(db, delete(WorkflowRun).where(WorkflowRun.id.in_(ids)))
+    db.commit()
+    return True
+
+
+def _sweep_changes_batch(db: Session, cutoff: datetime, report: SweepReport) -> bool:
+    ids = list(db.scalars(select(ScheduleChange.id).where(ScheduleChange.created_at < cutoff)
+                          .order_by(ScheduleChange.created_at).limit(get_settings().retention_batch_size)))
+    if not ids:
+        db.rollback()
+        return False
+    report.changes += _deleted(db, delete(ScheduleChange).where(ScheduleChange.id.in_(ids)))
+    db.commit()
+    return True
+
+
+def _deleted(db: Session, statement: Delete) -> int:
+    """Run a DELETE; how many rows it removed."""
+    return cast(CursorResult[Any], db.execute(statement)).rowcount
+
+
+def _add_totals(db: Session, counts: Counter[tuple[str, str]]) -> None:
+    """Add swept counts to ``ledger_totals`` (one row per status and trigger kind, made on first use)."""
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for (status, kind), count in counts.items():
+        db.execute(insert(LedgerTotal).values(status=status, trigger_kind=kind, count=0)
+                   .on_conflict_do_nothing(index_elements=["status", "trigger_kind"]))
+        db.execute(update(LedgerTotal).where(LedgerTotal.status == status, LedgerTotal.trigger_kind == kind)
+                   .values(count=LedgerTotal.count + count))
+
+
