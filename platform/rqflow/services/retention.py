@@ -76,7 +76,7 @@ def _ledger_cutoffs(db: Session, now: datetime) -> list[tuple[datetime, int | No
 
 
 def _old_runs(cutoff: datetime, retention: int | None,
-              after: tuple[datetime, int] | None) -> Select[tuple[int, datetime, str, str]]:
+              after: tuple[datetime, int] | None) -> Select[int, datetime, str, str]:
     """The next batch of ledger rows created before ``cutoff`` of the schedules with this retention, oldest first,
     from just past ``after``: read along the ``created_at`` index, so each row is read once a pass. The status is
     filtered by the caller (a condition on it here lets a planner sort instead, at every batch)."""
