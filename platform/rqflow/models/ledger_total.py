@@ -1,8 +1,9 @@
-"""``ledger_totals``: how many ledger rows the retention sweep deleted, by status and trigger kind.
+"""``ledger_totals``: how many ledger rows ever reached each ended status, by trigger kind.
 
-The sweep adds a batch's counts here in the transaction that deletes the batch, so the
-ledger's totals (``/metrics``) are the rows kept plus these, exactly, before and after
-any sweep.
+A database trigger on ``schedule_runs`` (migration 0008) adds one in the transaction that
+ends a row (``succeeded``, ``failed``, ``skipped``, ``missed``), whichever code path ends it,
+so the totals never miss a row; deleting rows (retention, a deleted schedule) does not take
+them back. ``/metrics`` reads these instead of counting the ledger at every scrape.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from rqflow.models.base import Base
 
+# The statuses a ledger row never leaves.
+ENDED_STATUSES = ("succeeded", "failed", "skipped", "missed")
+
 
 class LedgerTotal(Base):
-    """The count of swept ledger rows of one status and trigger kind."""
+    """The number of ledger rows that ended with one status, of one trigger kind."""
 
     __tablename__ = "ledger_totals"
     __table_args__ = (UniqueConstraint("status", "trigger_kind"),)

@@ -1,11 +1,10 @@
 """Figures read from the database at scrape time: the ledger by status, schedules by status.
 
-The ledger's figures are the rows it holds now plus the rows the retention sweep has
-deleted (``ledger_totals``, counted in the transaction that deleted them), so they do not
-drop when old rows go, and the rows counted at scrape time are only those retention
-keeps. A deleted schedule takes its kept rows' counts with it. One ``GROUP BY`` per
-table; the ledger's ``status`` index (``ix_schedule_runs_status_started_at``) is what the
-planner has to work with.
+Rows still going (``waiting``, ``enqueued``, ``running``, ``retrying``) are counted at
+scrape time, along the ledger's ``status`` index (``ix_schedule_runs_status_started_at``):
+there are few of them. Ended rows are read from ``ledger_totals``, which a database
+trigger keeps as each row ends, so a scrape never counts the whole ledger, and the
+figures do not drop when the retention sweep or a deleted schedule takes rows away.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import Connection, func, select
 
 from rqflow.models import LedgerTotal, Schedule, ScheduleRun
+from rqflow.models.ledger_total import ENDED_STATUSES
 from rqflow.models.schedule import SCHEDULE_STATUSES
 from rqflow.models.schedule_run import RUN_STATUSES, TRIGGER_KINDS
 
@@ -25,12 +25,13 @@ FIRED_STATUSES = ("enqueued", "running", "succeeded", "failed")
 
 def ledger_metrics(connection: Connection) -> list[Metric]:
     """Occurrences by status and trigger kind, occurrences fired, and schedules by status."""
+    going = [status for status in RUN_STATUSES if status not in ENDED_STATUSES]
     runs = {(status, kind): count for status, kind, count in connection.execute(
-        select(ScheduleRun.status, ScheduleRun.trigger_kind, func.count())
+        select(ScheduleRun.status, ScheduleRun.trigger_kind, func.count()).where(ScheduleRun.status.in_(going))
         .group_by(ScheduleRun.status, ScheduleRun.trigger_kind))}
     for status, kind, count in connection.execute(select(LedgerTotal.status, LedgerTotal.trigger_kind,
                                                          LedgerTotal.count)):
-        runs[(status, kind)] = runs.get((status, kind), 0) + int(count)
+        runs[(status, kind)] = int(count)
     schedules = dict(connection.execute(select(Schedule.status, func.count()).group_by(Schedule.status)).all())
     return [_occurrences(runs), _fired(runs), _schedules(schedules)]
 
@@ -38,8 +39,8 @@ def ledger_metrics(connection: Connection) -> list[Metric]:
 def _occurrences(runs: dict[tuple[str, str], int]) -> Metric:
     family = GaugeMetricFamily(
         "rqflow_occurrences",
-        "Ledger rows (schedule_runs) by status and trigger kind: those kept, counted at scrape time, plus those the "
-        "retention sweep deleted.",
+        "Ledger rows (schedule_runs) by status and trigger kind: rows still going as the ledger holds them now, "
+        "ended rows as every row that ever ended so (kept by a database trigger; retention does not lower them).",
         labels=["status", "trigger"])
     for status in _with_unknown(RUN_STATUSES, (s for s, _ in runs)):
         for kind in _with_unknown(TRIGGER_KINDS, (k for _, k in runs)):

@@ -6,9 +6,9 @@ and no transaction lasts longer than one batch (RQFLOW_RETENTION_BATCH_SIZE rows
 first). Only ended rows go (``succeeded``, ``failed``, ``skipped``, ``missed``): a run
 still going, waiting or queued is never touched, however old.
 
-What a batch deletes is counted into ``ledger_totals`` in the same transaction, so the
-ledger's totals (``/metrics``) stay exact; a schedule's own counters (``run_count``,
-``error_count``, ``missed_count``, ...) live on its row and are not touched at all.
+The ledger's totals (``ledger_totals``, which ``/metrics`` reads) were counted when each
+row ended and are not touched; nor are a schedule's own counters (``run_count``,
+``error_count``, ``missed_count``, ...), which live on its row.
 """
 
 from __future__ import annotations
@@ -20,17 +20,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Delete, Select, delete, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import CursorResult, Delete, Select, delete, select, tuple_
 from sqlalchemy.orm import Session
 
-from rqflow.models import LedgerTotal, NodeRun, Schedule, ScheduleChange, ScheduleRun, WorkflowRun
+from rqflow.models import NodeRun, Schedule, ScheduleChange, ScheduleRun, WorkflowRun
+from rqflow.models.ledger_total import ENDED_STATUSES
 from rqflow.settings import get_settings
 
 log = logging.getLogger(__name__)
-
-ENDED_STATUSES = ("succeeded", "failed", "skipped", "missed")
 
 
 @dataclass
@@ -106,7 +103,6 @@ def _sweep_ledger_batch(db: Session, cutoff: datetime, retention: int | None, af
     db.execute(delete(NodeRun).where(NodeRun.workflow_run_id.in_(flows)))
     report.workflow_runs += _deleted(db, delete(WorkflowRun).where(WorkflowRun.schedule_run_id.in_(ids)))
     report.runs += _deleted(db, delete(ScheduleRun).where(ScheduleRun.id.in_(ids)))
-    _add_totals(db, counts)
     db.commit()
     report.by_status.update(counts)
     return scanned[-1].created_at, scanned[-1].id
@@ -141,15 +137,3 @@ def _sweep_changes_batch(db: Session, cutoff: datetime, report: SweepReport) -> 
 def _deleted(db: Session, statement: Delete) -> int:
     """Run a DELETE; how many rows it removed."""
     return cast(CursorResult[Any], db.execute(statement)).rowcount
-
-
-def _add_totals(db: Session, counts: Counter[tuple[str, str]]) -> None:
-    """Add swept counts to ``ledger_totals`` (one row per status and trigger kind, made on first use)."""
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    for (status, kind), count in counts.items():
-        db.execute(insert(LedgerTotal).values(status=status, trigger_kind=kind, count=0)
-                   .on_conflict_do_nothing(index_elements=["status", "trigger_kind"]))
-        db.execute(update(LedgerTotal).where(LedgerTotal.status == status, LedgerTotal.trigger_kind == kind)
-                   .values(count=LedgerTotal.count + count))
-
-
