@@ -56,16 +56,17 @@ class Reply:
     tool_calls: tuple[ToolCall, ...] = ()
     status: int = 200
     body: Any = None
+    usage: tuple[int, int] = (0, 0)  # prompt and completion tokens the answer reports
 
 
-def final(text: str) -> Reply:
+def final(text: str, *, usage: tuple[int, int] = (0, 0)) -> Reply:
     """A final answer: text and no tool calls."""
-    return Reply(text=text)
+    return Reply(text=text, usage=usage)
 
 
-def tool_calls(*calls: ToolCall) -> Reply:
+def tool_calls(*calls: ToolCall, usage: tuple[int, int] = (0, 0)) -> Reply:
     """An answer asking for these function calls."""
-    return Reply(tool_calls=calls)
+    return Reply(tool_calls=calls, usage=usage)
 
 
 def error(status: int, body: Any = None) -> Reply:
@@ -163,7 +164,8 @@ class LlmStub:
         return {"id": f"chatcmpl-stub-{index}", "object": "chat.completion", "created": int(time.time()),
                 "model": self.model, "choices": [{"index": 0, "message": message, "logprobs": None,
                                                   "finish_reason": "tool_calls" if calls else "stop"}],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
+                "usage": {"prompt_tokens": reply.usage[0], "completion_tokens": reply.usage[1],
+                          "total_tokens": sum(reply.usage)}}
 
 
 def protocol_problem(body: dict[str, Any]) -> str:

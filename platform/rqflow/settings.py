@@ -36,6 +36,15 @@ class LlmProviderSettings(BaseModel):
     users: list[str] | None = None
 
 
+class LlmPrice(BaseModel):
+    """What the operator pays for one model (an entry of RQFLOW_LLM_PRICES), in US dollars per million tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input_per_million_usd: Annotated[float, Field(ge=0)]
+    output_per_million_usd: Annotated[float, Field(ge=0)]
+
+
 class Settings(BaseSettings):
     """Every knob rqflow has; see the configuration table in the README."""
 
@@ -100,6 +109,12 @@ class Settings(BaseSettings):
     # More providers for agent nodes, as JSON: {"name": {"base_url", "api_key", "models": [...], "users": [...]}}.
     # A workflow picks one by name; each key is only ever sent to its own provider's base_url.
     llm_providers: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")], LlmProviderSettings] = {}
+    # What each model costs, as JSON: {"gpt-4o-mini": {"input_per_million_usd": 0.15, "output_per_million_usd": 0.6}}.
+    # A model not listed costs 0 (its tokens are still counted).
+    llm_prices: dict[Annotated[str, Field(min_length=1, max_length=200)], LlmPrice] = {}
+    # The most a schedule may set as max_budget_per_run_usd and max_tokens_per_run (refused above, 422).
+    max_budget_per_run_usd: Annotated[float, Field(gt=0)] = 10.0
+    max_tokens_per_run: Annotated[int, Field(ge=1)] = 10_000_000
     # The functions python_call nodes may call: exact dotted paths or ``package.module.*``, comma-separated.
     # Empty (the default): the node is refused; calling a function by name is running code on the workers.
     python_callables: Annotated[list[str], NoDecode] = []

@@ -56,6 +56,9 @@ class SchedulerSignals(Protocol):
     def retry_later(self, *, workflow_run_id: int, attempt: int, at: datetime) -> None:
         """A workflow run waits for attempt ``attempt`` of a node: arm the timer that takes it up at ``at``."""
 
+    def llm_used(self, *, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
+        """A model call used these tokens at this cost: count them for ``/metrics``."""
+
 
 class NullSignals:
     """Signals that go nowhere, for callers without Redis."""
@@ -77,3 +80,6 @@ class NullSignals:
 
     def retry_later(self, *, workflow_run_id: int, attempt: int, at: datetime) -> None:
         """Ignore; the scheduler's reconcile pass arms the timer of every run waiting for a retry."""
+
+    def llm_used(self, *, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
+        """Ignore; nothing counts without Redis."""

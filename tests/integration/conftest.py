@@ -109,6 +109,7 @@ class RecordingSignals:
     armed: list[tuple[str, datetime]] = field(default_factory=list)
     started: list[str] = field(default_factory=list)  # the trigger kinds of the runs that started
     retries: list[tuple[int, int, datetime]] = field(default_factory=list)  # (workflow run, attempt, when)
+    llm_calls: list[tuple[str, int, int, float]] = field(default_factory=list)  # (model, prompt, completion, $)
 
     def schedule_changed(self, schedule_id: str) -> None:
         self.changed.append(schedule_id)
@@ -133,6 +134,9 @@ class RecordingSignals:
 
     def retry_later(self, *, workflow_run_id: int, attempt: int, at: datetime) -> None:
         self.retries.append((workflow_run_id, attempt, at))
+
+    def llm_used(self, *, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
+        self.llm_calls.append((model, prompt_tokens, completion_tokens, cost_usd))
 
 
 def in_future(seconds: float) -> str:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from redis import Redis
 from rq import Queue, Worker
 
 from rqflow.broker.lease import LEASE_KEY
-from rqflow.broker.metrics import Histogram, read_duplicates, read_lateness
+from rqflow.broker.metrics import Histogram, read_duplicates, read_lateness, read_llm_usage
 from rqflow.broker.timers import SCHEDULED_SET
 from rqflow.job_ids import FIRE_PREFIX
 from rqflow.models.schedule_run import TRIGGER_KINDS
@@ -44,6 +44,7 @@ class RedisFigures:
     lease_remaining_seconds: float | None  # None: no scheduler holds the lease
     timers: int
     queues: list[QueueFigures]
+    llm_usage: dict[tuple[str, str], float] = field(default_factory=dict)  # (kind, model) -> total
 
 
 @lru_cache(maxsize=4)
@@ -66,6 +67,7 @@ def read_figures_of(connection: Redis, *, trigger_kinds: Iterable[str], queues: 
         lease_remaining_seconds=remaining_ms / 1000 if remaining_ms >= 0 else (None if remaining_ms == -2 else -1.0),
         timers=_timers(connection),
         queues=[_queue(connection, name) for name in queues],
+        llm_usage=read_llm_usage(connection),
     )
 
 

@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 LATENESS_KEY = "rqflow:metrics:lateness:"  # + trigger kind
 COUNTERS_KEY = "rqflow:metrics:counters"
 DUPLICATES_FIELD = "duplicates_suppressed"
+# Model calls' tokens and cost: field "<kind>\t<model>" (kind: prompt | completion | cost_usd).
+LLM_KEY = "rqflow:metrics:llm"
 # Upper bounds in seconds: on-time starts land below 1 s; catch-up and buffered runs run minutes to hours late.
 LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 INF = "+Inf"
@@ -66,6 +68,27 @@ def queue_start(pipe: Pipeline, *, scheduled_for: datetime, started_at: datetime
 def record_duplicate(connection: Redis | None = None) -> None:
     """Count a delivery the exactly-once claim refused (stale, or already claimed)."""
     _send(lambda pipe: pipe.hincrby(COUNTERS_KEY, DUPLICATES_FIELD, 1), connection)
+
+
+def record_llm_usage(connection: Redis, *, model: str, prompt_tokens: int, completion_tokens: int,
+                     cost_usd: float) -> None:
+    """Add one model call's tokens and cost to the totals ``/metrics`` reports."""
+    def write(pipe: Pipeline) -> None:
+        pipe.hincrby(LLM_KEY, f"prompt\t{model}", prompt_tokens)
+        pipe.hincrby(LLM_KEY, f"completion\t{model}", completion_tokens)
+        pipe.hincrbyfloat(LLM_KEY, f"cost_usd\t{model}", cost_usd)
+
+    _send(write, connection)
+
+
+def read_llm_usage(connection: Redis) -> dict[tuple[str, str], float]:
+    """``(kind, model) -> total`` of every model call recorded so far."""
+    stored = connection.hgetall(LLM_KEY)
+    totals: dict[tuple[str, str], float] = {}
+    for field, value in stored.items():
+        kind, _, model = _text(field).partition("\t")
+        totals[(kind, model)] = float(_text(value))
+    return totals
 
 
 def bucket_field(seconds: float) -> str:

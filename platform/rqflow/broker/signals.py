@@ -10,7 +10,7 @@ from redis.exceptions import RedisError
 
 from rqflow.broker.callbacks import on_failure
 from rqflow.broker.connection import get_queue
-from rqflow.broker.metrics import queue_start, record_duplicate, record_start
+from rqflow.broker.metrics import queue_start, record_duplicate, record_llm_usage, record_start
 from rqflow.broker.tasks import RUN_TASK
 from rqflow.broker.timers import Continuation, Timer, TimerOptions, queue_continuations, queue_timers
 from rqflow.broker.wake import ScheduleChanged, TimerArmed, publish
@@ -81,3 +81,8 @@ class RedisSignals:
                 pipe.execute()
         except RedisError as exc:  # the wait is committed; the scheduler's reconcile pass arms it
             log.warning("could not arm the retry of workflow run %s: %s", workflow_run_id, exc)
+
+    def llm_used(self, *, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
+        """Add the call to the totals in Redis, where the web process's /metrics reads them (never fails the run)."""
+        record_llm_usage(self.connection, model=model, prompt_tokens=prompt_tokens,
+                         completion_tokens=completion_tokens, cost_usd=cost_usd)

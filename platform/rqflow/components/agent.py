@@ -46,6 +46,7 @@ from rqflow.egress import EgressPolicy, guarded_client, url_for_config
 from rqflow.node_types.base import Component, NodeConfig, NodeContext
 from rqflow.node_types.registry import get_component, register
 from rqflow.settings import Settings, get_settings
+from rqflow.spend import model_call
 
 # OpenAI refuses function names longer than this; a node key is the function name.
 MAX_FUNCTION_NAME = 64
@@ -114,7 +115,8 @@ class Agent(Component):
     color = "#8b5cf6"  # violet
 
     def run(self, config: Any, context: NodeContext) -> Any:
-        """Run the loop as the workflow's owner; the output records every tool call."""
+        """Run the loop as the workflow's owner; the output records every tool call and what each model call
+        used and cost. Each call is first checked against the run's budget."""
         if context.db is None or context.user_profile is None:
             raise RuntimeError("agent needs the workflow's owner and database")
         caller = ToolCaller(db=context.db, owner=context.user_profile, signals=context.signals,
@@ -123,11 +125,23 @@ class Agent(Component):
         definitions = [tool.definition() for tool in tools.values()]
         settings = get_settings()
         endpoint = resolve_endpoint(config, settings, owner_name=context.user_profile.name)
+        def on_call(model: str, usage: Any) -> None:
+            call = model_call(usage, model, settings.llm_prices)
+            context.record_call(call)
+            context.signals.llm_used(model=call.model, prompt_tokens=call.prompt_tokens,
+                                     completion_tokens=call.completion_tokens, cost_usd=call.cost_usd)
+
         with _http_client(config, settings, endpoint) as http:
             chat = ChatClient(http, endpoint, tools=definitions, temperature=config.temperature,
-                              max_bytes=settings.http_max_response_bytes)
-            return run_loop(chat=chat, tools=tools, caller=caller, messages=_messages(config),
-                            max_steps=config.max_steps)
+                              max_bytes=settings.http_max_response_bytes, on_call=on_call)
+            try:
+                output = run_loop(chat=chat, tools=tools, caller=caller, messages=_messages(config),
+                                  max_steps=config.max_steps, before_call=context.budget.check_next)
+            except Exception as exc:  # what was spent is part of what the failed node shows
+                if isinstance(getattr(exc, "output", None), dict):
+                    exc.output["usage"] = context.spend.summary()  # type: ignore[attr-defined]
+                raise
+        return {**output, "usage": context.spend.summary()}
 
 
 def _http_client(config: AgentConfig, settings: Settings, endpoint: Endpoint) -> httpx.Client:

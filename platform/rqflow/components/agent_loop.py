@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,11 +103,14 @@ class OfferedTool:
 
 
 class ChatClient:
-    """Sends the conversation to the endpoint, offering the tools; remembers the model that answered."""
+    """Sends the conversation to the endpoint, offering the tools; remembers the model that answered, and tells
+    ``on_call`` what each call used (before the answer is looked at, so a call is counted even if it fails)."""
 
     def __init__(self, http: httpx.Client, endpoint: Endpoint, *, tools: list[dict[str, Any]],
-                 temperature: float | None, max_bytes: int) -> None:
+                 temperature: float | None, max_bytes: int,
+                 on_call: Callable[[str, Any], None] = lambda model, usage: None) -> None:
         self.http, self.endpoint, self.model, self.max_bytes = http, endpoint, endpoint.model, max_bytes
+        self.on_call = on_call
         self.options: dict[str, Any] = {"tools": tools, "tool_choice": "auto"} if tools else {}
         if temperature is not None:
             self.options["temperature"] = temperature
@@ -114,6 +118,7 @@ class ChatClient:
     def ask(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         """One chat completion; its first choice's message."""
         completion = self._post({"model": self.endpoint.model, "messages": messages, **self.options})
+        self.on_call(str(completion.get("model") or self.endpoint.model), completion.get("usage"))
         try:
             message = completion["choices"][0]["message"]
         except (KeyError, IndexError, TypeError):
@@ -142,7 +147,8 @@ class ChatClient:
 
 
 def run_loop(*, chat: ChatClient, tools: dict[str, OfferedTool], caller: ToolCaller,
-             messages: list[dict[str, Any]], max_steps: int) -> dict[str, Any]:
+             messages: list[dict[str, Any]], max_steps: int,
+             before_call: Callable[[], None] = lambda: None) -> dict[str, Any]:
     """Ask, run the requested tool calls, repeat; ``{"answer", "steps", "tool_calls", "model"}`` at the end.
 
     A failure keeps what happened so far as its ``output`` (the runner stores it on the failed node
@@ -150,7 +156,7 @@ def run_loop(*, chat: ChatClient, tools: dict[str, OfferedTool], caller: ToolCal
     """
     output: dict[str, Any] = {"answer": None, "steps": 0, "tool_calls": [], "model": chat.model}
     try:
-        output["answer"] = _converse(chat, tools, caller, messages, max_steps, output)
+        output["answer"] = _converse(chat, tools, caller, messages, max_steps, output, before_call)
     except Exception as exc:
         if getattr(exc, "output", None) is None:
             exc.output = {**output, "model": chat.model}  # type: ignore[attr-defined]
@@ -159,10 +165,14 @@ def run_loop(*, chat: ChatClient, tools: dict[str, OfferedTool], caller: ToolCal
 
 
 def _converse(chat: ChatClient, tools: dict[str, OfferedTool], caller: ToolCaller,
-              messages: list[dict[str, Any]], max_steps: int, output: dict[str, Any]) -> str:
-    """The loop itself, counting steps and recording tool calls in ``output``; the final answer's text."""
+              messages: list[dict[str, Any]], max_steps: int, output: dict[str, Any],
+              before_call: Callable[[], None]) -> str:
+    """The loop itself, counting steps and recording tool calls in ``output``; the final answer's text.
+
+    ``before_call`` may refuse the next model call (the run's budget) by raising."""
     records: list[dict[str, Any]] = output["tool_calls"]
     for step in range(1, max_steps + 1):
+        before_call()
         output["steps"] = step
         message = chat.ask(messages)
         requested = _tool_calls(message, first_id=len(records) + 1)

@@ -37,19 +37,23 @@ from rqflow.models import UserProfile, utcnow
 from rqflow.node_types.base import Component
 from rqflow.settings import get_settings
 from rqflow.signals import NullSignals, SchedulerSignals
+from rqflow.spend import BudgetExceeded, RunBudget, Spend
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class RunScope:
-    """What every node of one run shares: where it is written, whose it is, and when it must have ended."""
+    """What every node of one run shares: where it is written, whose it is, when it must have ended, what it may
+    spend on model calls (shared with the other workflow runs of the same ledger row) and what it has spent."""
 
     db: Session
     run_id: int
     graph: WorkflowGraph
     owner_id: int
     deadline_at: datetime | None = None
+    budget: RunBudget = field(default_factory=RunBudget)
+    spent: Spend = field(default_factory=Spend)
 
 
 def run_workflow(
@@ -63,23 +67,27 @@ def run_workflow(
     schedule_run_id: int | None = None,
     signals: SchedulerSignals | None = None,
     deadline_at: datetime | None = None,
+    budget: RunBudget | None = None,
 ) -> FinishedRun:
     """Execute the nodes downstream of ``trigger`` in dependency order; the first failure ends the run,
     unless its node may be tried again (then the run is left ``retrying``)."""
     run_id = records.start_run(db, workflow_id=graph.workflow_id, schedule_run_id=schedule_run_id,
                                trigger_node_id=trigger.id, event_type=event_type, event=_jsonable(event),
                                started_at=utcnow())
-    scope = RunScope(db, run_id, graph, owner_id, deadline_at)
+    scope = RunScope(db, run_id, graph, owner_id, deadline_at, budget or RunBudget())
     return _carry_on(scope, trigger, event, signals, resume=None)
 
 
 def continue_workflow(
     *, db: Session, graph: WorkflowGraph, trigger: GraphNode, run_id: int, event: dict[str, Any], owner_id: int,
     resume: Resume, signals: SchedulerSignals | None = None, deadline_at: datetime | None = None,
+    budget: RunBudget | None = None, spent_before: tuple[int, float] = (0, 0.0),
 ) -> FinishedRun:
     """Go on with a run that waited for a retry: the nodes that succeeded keep their outputs, and the failed
-    node is tried again with the next attempt number."""
-    return _carry_on(RunScope(db, run_id, graph, owner_id, deadline_at), trigger, event, signals, resume=resume)
+    node is tried again with the next attempt number; what it spent before the wait still counts."""
+    scope = RunScope(db, run_id, graph, owner_id, deadline_at, budget or RunBudget(),
+                     Spend(tokens=spent_before[0], cost_usd=spent_before[1]))
+    return _carry_on(scope, trigger, event, signals, resume=resume)
 
 
 def _carry_on(scope: RunScope, trigger: GraphNode, event: dict[str, Any], signals: SchedulerSignals | None, *,
@@ -88,14 +96,16 @@ def _carry_on(scope: RunScope, trigger: GraphNode, event: dict[str, Any], signal
                           signals=signals or NullSignals())
     if resume is not None:
         context.outputs.update(resume.outputs)
+    context.budget = scope.budget
     failure = _run_nodes(scope, trigger, context, resume)
     if failure is not None and failure.retry_at is not None:
-        return records.suspend_run(scope.db, scope.run_id, failure, outputs=context.outputs)
+        return records.suspend_run(scope.db, scope.run_id, failure, outputs=context.outputs,
+                                   spent=scope.spent.totals)
     # Not committed: the caller's next commit (the ledger row's outcome, or the next workflow's first
     # step) carries it, one transaction fewer per run; a process that dies first leaves the run
     # ``running`` (or unwritten), and whoever ends the ledger row fails it (services.occurrences.end_run).
     return records.end_run(scope.db, scope.run_id, error=failure.error if failure else "", finished_at=utcnow(),
-                           timed_out=bool(failure and failure.timed_out), resumed=resume is not None)
+                           failure=failure, resumed=resume is not None, spent=scope.spent.totals)
 
 
 def _run_nodes(scope: RunScope, trigger: GraphNode, context: NodeContext, resume: Resume | None) -> NodeFailure | None:
@@ -134,6 +144,7 @@ class NodeRow:
 def _run_node(scope: RunScope, row: NodeRow, context: NodeContext) -> NodeFailure | None:
     """Run one node and record it; None on success, else how it failed and whether it is tried again."""
     db, node = scope.db, row.node
+    context.spend = Spend()  # what this node's model calls use; the run's budget keeps counting across nodes
     try:
         component = get_component(node.component_type)
         if component.is_trigger:
@@ -144,14 +155,16 @@ def _run_node(scope: RunScope, row: NodeRow, context: NodeContext) -> NodeFailur
             output = _work(scope, row, component, context)
             assert row.id is not None, "a node that worked has its row"
             records.end_node_run(db, row.id, status="succeeded", output=stored(output), error="",
-                                 finished_at=utcnow())
+                                 finished_at=utcnow(), spent=context.spend.totals)
             db.commit()
     except Exception as exc:  # a failing node fails the run, never the worker
         # The traceback (file paths, the causes' own messages) is for the operator's log, not the user's run.
         log.info("node %s (attempt %d) of workflow run %s failed: %s", node.key, row.attempt, row.run_id, exc,
                  exc_info=exc)
-        _record_failure(db, row, exc)
+        scope.spent.absorb(context.spend)
+        _record_failure(db, row, exc, context.spend)
         return _failure(scope, row, exc)
+    scope.spent.absorb(context.spend)
     context.outputs[node.key] = {"output": output}
     return None
 
@@ -165,6 +178,8 @@ def _failure(scope: RunScope, row: NodeRow, exc: Exception) -> NodeFailure:
     """
     error = f"node {row.node.key!r} failed: {str(exc) or type(exc).__name__}"
     timed_out = isinstance(exc, RunTimedOut)
+    if isinstance(exc, BudgetExceeded):
+        return NodeFailure(error, budget_exceeded=True)
     policy = scope.graph.retry_of(row.node)
     worked = row.id is not None and not timed_out and getattr(exc, "retryable", True)
     if not (worked and policy is not None and policy.allows_after(row.attempt)):
@@ -176,14 +191,15 @@ def _failure(scope: RunScope, row: NodeRow, exc: Exception) -> NodeFailure:
     return NodeFailure(error, retry_at=retry_at, node_key=row.node.key, attempt=row.attempt + 1)
 
 
-def _record_failure(db: Session, row: NodeRow, exc: Exception) -> None:
-    """The node's row as failed, with a structured answer if the failure carries one."""
+def _record_failure(db: Session, row: NodeRow, exc: Exception, spend: Spend) -> None:
+    """The node's row as failed, with a structured answer if the failure carries one, and what it spent."""
     output = stored(getattr(exc, "output", None))
     if row.id is not None:
-        records.end_node_run(db, row.id, status="failed", output=output, error=_describe(exc), finished_at=utcnow())
+        records.end_node_run(db, row.id, status="failed", output=output, error=_describe(exc), finished_at=utcnow(),
+                             spent=spend.totals)
     else:
         records.add_node_run(db, row.run_id, row.node, status="failed", started_at=row.started_at, output=output,
-                             error=_describe(exc), finished_at=utcnow(), attempt=row.attempt)
+                             error=_describe(exc), finished_at=utcnow(), attempt=row.attempt, spent=spend.totals)
     db.commit()
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rqflow.models.base import Base, UTCDateTime, utcnow
@@ -67,6 +67,9 @@ class Schedule(Base):
     run_timeout_seconds: Mapped[int | None] = mapped_column(Integer)
     # How many days its ledger rows (and their workflow and node runs) are kept (None: RQFLOW_RUN_RETENTION_DAYS).
     run_retention_days: Mapped[int | None] = mapped_column(Integer)
+    # The most one run may spend on model calls (US dollars, tokens); None: no limit but the operator's ceiling.
+    max_budget_per_run_usd: Mapped[float | None] = mapped_column(Float)
+    max_tokens_per_run: Mapped[int | None] = mapped_column(Integer)
 
     status: Mapped[str] = mapped_column(String(20), default="active")
     # The rq-scheduler entry armed for next_run_at (informational; Redis is rebuilt from next_run_at).

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from rqflow.models.base import Base, UTCDateTime, utcnow
@@ -21,6 +21,8 @@ from rqflow.models.base import Base, UTCDateTime, utcnow
 RUN_STATUSES = ("waiting", "enqueued", "running", "retrying", "succeeded", "failed", "skipped", "missed")
 # The reason on a row that ran past its deadline (the schedule's run_timeout_seconds).
 TIMEOUT_REASON = "timeout"
+# The reason on a row whose model calls reached its budget (max_budget_per_run_usd, max_tokens_per_run).
+BUDGET_REASON = "budget_exceeded"
 TRIGGER_KINDS = ("schedule", "manual", "backfill")
 
 
@@ -58,4 +60,7 @@ class ScheduleRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     duration_seconds: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str] = mapped_column(Text, default="")
+    # What its workflows' model calls used and cost, all attempts included.
+    total_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    total_cost_usd: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from rqflow.models.base import Base, UTCDateTime, utcnow
@@ -40,6 +40,9 @@ class WorkflowRun(Base):
     resume_attempt: Mapped[int | None] = mapped_column(Integer)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     resume_outputs: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What its nodes' model calls used and cost, all attempts included.
+    total_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    total_cost_usd: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
     node_runs: Mapped[list[NodeRun]] = relationship(
         back_populates="workflow_run", cascade="all, delete-orphan", order_by="NodeRun.id"
@@ -58,6 +61,9 @@ class NodeRun(Base):
     component_type: Mapped[str] = mapped_column(String(100))
     # 1 for the first try; each retry of the node is a row of its own with the next number.
     attempt: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # What this attempt's model calls used and cost (the agent node's; 0 for nodes that call no model).
+    total_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    total_cost_usd: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
     status: Mapped[str] = mapped_column(String(20), default="running")
     input: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     output: Mapped[Any | None] = mapped_column(JSON)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from rqflow.models import UserProfile
 from rqflow.signals import NullSignals, SchedulerSignals
+from rqflow.spend import ModelCall, RunBudget, Spend
 
 
 class NodeConfig(BaseModel):
@@ -32,6 +33,14 @@ class NodeContext:
     signals: SchedulerSignals = field(default_factory=NullSignals)
     # For a node that calls tools: the tool nodes its tool edges hand it, by key -> (component type, config).
     tools: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    # What the node being run spent on model calls (a fresh one per node), and the run's budget across its nodes.
+    spend: Spend = field(default_factory=Spend)
+    budget: RunBudget = field(default_factory=RunBudget)
+
+    def record_call(self, call: ModelCall) -> None:
+        """A model call this node made: counted for the node and against the run's budget."""
+        self.spend.add(call)
+        self.budget.record(call)
 
 
 class Component(ABC):

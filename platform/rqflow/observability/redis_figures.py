@@ -13,7 +13,21 @@ WORKER_STATES = ("busy", "idle")
 
 def redis_metrics(figures: RedisFigures, settings: Settings) -> list[Metric]:
     """Everything ``/metrics`` reports from Redis."""
-    return [*_firing(figures), *_scheduler(figures, settings), _timers(figures), *_queues(figures)]
+    return [*_firing(figures), *_scheduler(figures, settings), _timers(figures), *_queues(figures),
+            *_llm(figures)]
+
+
+def _llm(figures: RedisFigures) -> list[Metric]:
+    tokens = CounterMetricFamily("rqflow_llm_tokens", "Tokens of agent nodes' model calls, by model and kind "
+                                 "(prompt, completion); recorded by workers in Redis.", labels=["model", "kind"])
+    cost = CounterMetricFamily("rqflow_llm_cost_usd", "What agent nodes' model calls cost, in US dollars, by model "
+                               "(RQFLOW_LLM_PRICES); recorded by workers in Redis.", labels=["model"])
+    for (kind, model), total in sorted(figures.llm_usage.items()):
+        if kind == "cost_usd":
+            cost.add_metric([model], total)
+        else:
+            tokens.add_metric([model, kind], total)
+    return [tokens, cost]
 
 
 def _firing(figures: RedisFigures) -> list[Metric]:

@@ -29,6 +29,10 @@ JITTER_HELP = ("Delay each occurrence by up to this many seconds, derived from t
 FAILURES_HELP = "Pause the schedule after this many consecutive failed runs; default: never."
 RETENTION_HELP = ("Keep this schedule's runs (ledger rows, workflow and node runs) this many days; default: the "
                   "server's RQFLOW_RUN_RETENTION_DAYS, at most RQFLOW_MAX_RUN_RETENTION_DAYS.")
+BUDGET_HELP = ("The most one run may spend on model calls, in US dollars (the operator's prices); an agent stops "
+               "before a call that could pass it and the run fails with reason budget_exceeded. At most "
+               "RQFLOW_MAX_BUDGET_PER_RUN_USD.")
+TOKENS_HELP = "The most tokens one run's model calls may use (as budget); at most RQFLOW_MAX_TOKENS_PER_RUN."
 RUN_TIMEOUT_HELP = ("A run that has not ended this many seconds after it started (retries' waits included) fails "
                     "with reason timeout; default: the server's RQFLOW_RUN_TIMEOUT_SECONDS, at most "
                     "RQFLOW_MAX_RUN_TIMEOUT_SECONDS.")
@@ -62,6 +66,8 @@ class ScheduleCreate(ScheduleFields):
     pause_after_failures: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=FAILURES_HELP)
     run_timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=RUN_TIMEOUT_HELP)
     run_retention_days: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=RETENTION_HELP)
+    max_budget_per_run_usd: float | None = Field(default=None, gt=0, le=1e9, description=BUDGET_HELP)
+    max_tokens_per_run: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=TOKENS_HELP)
 
 
 class SchedulePreviewRequest(ScheduleFields):
@@ -101,6 +107,8 @@ class ScheduleUpdate(StrictInput):
     pause_after_failures: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=FAILURES_HELP)
     run_timeout_seconds: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=RUN_TIMEOUT_HELP)
     run_retention_days: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=RETENTION_HELP)
+    max_budget_per_run_usd: float | None = Field(default=None, gt=0, le=1e9, description=BUDGET_HELP)
+    max_tokens_per_run: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=TOKENS_HELP)
 
 
 class SchedulePublic(BaseModel):
@@ -129,6 +137,8 @@ class SchedulePublic(BaseModel):
     pause_after_failures: int | None
     run_timeout_seconds: int | None
     run_retention_days: int | None
+    max_budget_per_run_usd: float | None
+    max_tokens_per_run: int | None
     status: ScheduleStatus
     paused_reason: str
     paused_at: datetime | None
@@ -164,6 +174,8 @@ class RunPublic(BaseModel):
     duration_seconds: float | None
     error: str
     next_attempt_at: datetime | None = Field(default=None, description="While retrying: when the next attempt is due.")
+    total_tokens: int = Field(default=0, description="Tokens its workflows' model calls used, every attempt included.")
+    total_cost_usd: float = Field(default=0.0, description="What those calls cost (US dollars, the operator's prices).")
     deadline_at: datetime | None = Field(default=None, description=(
         "The run fails with reason timeout if it has not ended by then."))
 

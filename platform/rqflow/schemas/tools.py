@@ -68,6 +68,10 @@ class ScheduleCreateInput(ToolInput):
         "Fail a run (reason timeout) that has not ended this many seconds after it started; null: the server's."))
     run_retention_days: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=(
         "Keep this schedule's runs this many days; null: the server's default."))
+    max_budget_per_run_usd: float | None = Field(default=None, gt=0, le=1e9, description=(
+        "The most one run may spend on model calls, in US dollars; null: no budget."))
+    max_tokens_per_run: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=(
+        "The most tokens one run's model calls may use; null: no limit."))
 
     @field_validator("trigger_payload")
     @classmethod

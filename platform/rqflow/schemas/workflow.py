@@ -137,6 +137,8 @@ class NodeRunPublic(BaseModel):
     node_key: str
     component_type: str
     attempt: int = 1
+    total_tokens: int = 0
+    total_cost_usd: float = 0.0
     status: str
     input: dict[str, Any] | None
     output: Any | None
@@ -161,4 +163,6 @@ class WorkflowRunPublic(BaseModel):
     started_at: datetime
     finished_at: datetime | None
     next_attempt_at: datetime | None = None
+    total_tokens: int = 0
+    total_cost_usd: float = 0.0
     node_runs: list[NodeRunPublic] = Field(default_factory=list)

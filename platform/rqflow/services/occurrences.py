@@ -70,6 +70,8 @@ class StartedRun:
     owner_id: int
     payload: dict[str, Any]
     deadline_at: datetime | None = None  # the run fails with reason "timeout" if not ended by then
+    max_budget_usd: float | None = None  # the schedule's max_budget_per_run_usd
+    max_tokens: int | None = None  # the schedule's max_tokens_per_run
 
     @property
     def schedule_id(self) -> str:
@@ -109,7 +111,8 @@ def started_run(schedule: Schedule, run: ScheduleRun) -> StartedRun:
     return StartedRun(run_id=run.id, scheduled_for=run.scheduled_for, trigger_kind=run.trigger_kind,
                       started_at=run.started_at, owner_id=schedule.user_profile_id,
                       target=ScheduleTarget(schedule.id, schedule.name, schedule.workflow_id, schedule.trigger_node_id),
-                      payload=dict(schedule.trigger_payload or {}), deadline_at=run.deadline_at)
+                      payload=dict(schedule.trigger_payload or {}), deadline_at=run.deadline_at,
+                      max_budget_usd=schedule.max_budget_per_run_usd, max_tokens=schedule.max_tokens_per_run)
 
 
 def claim_occurrence(
@@ -184,7 +187,8 @@ def _usual_claim(
     target = ScheduleTarget(facts.id, facts.name, facts.workflow_id, facts.trigger_node_id)
     started = StartedRun(run_id=run_id, scheduled_for=scheduled_for, trigger_kind="schedule", started_at=now,
                          target=target, owner_id=facts.user_profile_id, payload=dict(facts.trigger_payload or {}),
-                         deadline_at=deadline_for(facts.run_timeout_seconds, now))
+                         deadline_at=deadline_for(facts.run_timeout_seconds, now),
+                         max_budget_usd=facts.max_budget_per_run_usd, max_tokens=facts.max_tokens_per_run)
     return Claim(schedule_id=facts.id, started=started, next_run_at=next_run_at,
                  next_fire_at=fire_at(facts.id, next_run_at, facts.jitter_seconds), claimed_at=now)
 
@@ -288,7 +292,8 @@ def claim_run(*, db: Session, run_id: int, now: datetime, signals: SchedulerSign
 
 
 def finish_run(
-    *, db: Session, run_id: int, schedule_id: str, error: str, reason: str, now: datetime, signals: SchedulerSignals
+    *, db: Session, run_id: int, schedule_id: str, error: str, reason: str, now: datetime, signals: SchedulerSignals,
+    spent: tuple[int, float] = (0, 0.0),
 ) -> None:
     """Record how the worker's run ended (:func:`end_run`); nothing if the schedule or the row is gone.
 
@@ -300,7 +305,7 @@ def finish_run(
         db.rollback()
         return
     if not error and quiet_success(facts) and not concurrency.limited():
-        end_succeeded(db, run_id, facts, reason=reason, now=now)
+        end_succeeded(db, run_id, facts, reason=reason, now=now, spent=spent)
         db.commit()
         return
     schedule = lock_schedule(db, schedule_id)
@@ -308,6 +313,7 @@ def finish_run(
     if schedule is None or run is None or run.status != "running":
         db.rollback()
         return
+    run.total_tokens, run.total_cost_usd = spent
     end_run(db, schedule, run, error=error, reason=reason, now=now, signals=signals)
     db.commit()
 

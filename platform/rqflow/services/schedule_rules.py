@@ -71,6 +71,7 @@ def check_schedule(schedule: Schedule, *, now: datetime, is_new: bool) -> None:
     _check_jitter(schedule, spec)
     _check_run_timeout(schedule)
     _check_retention(schedule)
+    _check_budget(schedule)
     if schedule.schedule_type == "once" and schedule.run_at is not None and schedule.run_at <= now and is_new:
         raise RunAtInPast(f"run_at {schedule.run_at.isoformat()} is in the past")
     if is_new and spec.next_after(now) is None:
@@ -91,6 +92,18 @@ def _check_retention(schedule: Schedule) -> None:
     if schedule.run_retention_days is not None and schedule.run_retention_days > ceiling:
         raise InvalidInput(f"run_retention_days {schedule.run_retention_days} is more than this server allows "
                            f"({ceiling}, RQFLOW_MAX_RUN_RETENTION_DAYS)", field="run_retention_days")
+
+
+def _check_budget(schedule: Schedule) -> None:
+    """A run's budget may not pass the operator's ceiling (RQFLOW_MAX_BUDGET_PER_RUN_USD, _MAX_TOKENS_PER_RUN)."""
+    settings = get_settings()
+    if schedule.max_budget_per_run_usd is not None and schedule.max_budget_per_run_usd > settings.max_budget_per_run_usd:
+        raise InvalidInput(f"max_budget_per_run_usd {schedule.max_budget_per_run_usd:g} is more than this server "
+                           f"allows ({settings.max_budget_per_run_usd:g}, RQFLOW_MAX_BUDGET_PER_RUN_USD)",
+                           field="max_budget_per_run_usd")
+    if schedule.max_tokens_per_run is not None and schedule.max_tokens_per_run > settings.max_tokens_per_run:
+        raise InvalidInput(f"max_tokens_per_run {schedule.max_tokens_per_run} is more than this server allows "
+                           f"({settings.max_tokens_per_run}, RQFLOW_MAX_TOKENS_PER_RUN)", field="max_tokens_per_run")
 
 
 def _check_kind_fields(schedule: Schedule) -> None:

@@ -55,6 +55,8 @@ class ClaimFacts:
     overlap_policy: str
     jitter_seconds: int
     run_timeout_seconds: int | None
+    max_budget_per_run_usd: float | None
+    max_tokens_per_run: int | None
     status: str
     next_run_at: datetime | None
     slot_taken: bool  # a run of the schedule is enqueued, or running and not stale
@@ -136,8 +138,10 @@ def quiet_success(facts: EndFacts) -> bool:
         facts.trigger_kind != "schedule" or facts.consecutive_failures == 0)
 
 
-def end_succeeded(db: Session, run_id: int, facts: EndFacts, *, reason: str, now: datetime) -> None:
-    """Record a quiet success: the row's outcome and duration."""
+def end_succeeded(db: Session, run_id: int, facts: EndFacts, *, reason: str, now: datetime,
+                  spent: tuple[int, float]) -> None:
+    """Record a quiet success: the row's outcome, duration and what its model calls used."""
     duration = (now - facts.started_at).total_seconds() if facts.started_at else None
     db.connection().execute(END_SUCCEEDED, {"run_id": run_id, "end_reason": reason, "finished_at": now,
-                                            "duration_seconds": duration})
+                                            "duration_seconds": duration, "total_tokens": spent[0],
+                                            "total_cost_usd": spent[1]})

@@ -22,10 +22,12 @@ from rqflow.engine import records
 from rqflow.engine.records import FinishedRun, Resume
 from rqflow.engine.runner import continue_workflow
 from rqflow.models import utcnow
+from rqflow.models.schedule_run import BUDGET_REASON, TIMEOUT_REASON
 from rqflow.observability.context import log_context
 from rqflow.services.continuations import TakenUp, settle, take_up
 from rqflow.services.workflow_graphs import load_graph
 from rqflow.signals import SchedulerSignals
+from rqflow.spend import RunBudget
 from rqflow.worker.occurrence import Delivery, Sessions, arm_retries
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,7 @@ def _run(taken: TakenUp, *, signals: SchedulerSignals, sessions: Sessions) -> Fi
         finished = _continue(db, taken, signals)
         db.connection()  # wait for the database before reading the clock
         settle(db, schedule_id=taken.schedule_id, schedule_run_id=taken.schedule_run_id,
-               timed_out=finished.timed_out, now=utcnow(), signals=signals)
+               reason=_reason(finished), now=utcnow(), signals=signals)
         db.commit()
     if finished.status == "retrying":
         arm_retries([finished], signals)
@@ -76,14 +78,25 @@ def _continue(db: Session, taken: TakenUp, signals: SchedulerSignals) -> Finishe
     if graph is None or trigger is None:
         return _fail(db, taken, "its workflow (or trigger node) was deleted while the run waited for a retry")
     try:
+        budget = RunBudget(max_usd=taken.max_budget_usd, max_tokens=taken.max_tokens,
+                           spent_tokens=taken.run_spent[0], spent_usd=taken.run_spent[1])
         return continue_workflow(db=db, graph=graph, trigger=trigger, run_id=taken.workflow_run_id, event=taken.event,
                                  owner_id=taken.owner_id, resume=Resume(taken.node_key, taken.attempt, taken.outputs),
-                                 signals=signals, deadline_at=taken.deadline_at)
+                                 signals=signals, deadline_at=taken.deadline_at, budget=budget,
+                                 spent_before=taken.spent_before)
     except Exception as exc:  # recorded on the run; the worker itself carries on
         db.rollback()
         log.exception("workflow run %s failed to go on", taken.workflow_run_id)
         return _fail(db, taken, f"{type(exc).__name__}: {exc}")
 
 
+def _reason(finished: FinishedRun) -> str:
+    """The ledger row's reason if this run failed it: past its deadline, or stopped by its budget."""
+    if finished.timed_out:
+        return TIMEOUT_REASON
+    return BUDGET_REASON if finished.budget_exceeded else ""
+
+
 def _fail(db: Session, taken: TakenUp, error: str) -> FinishedRun:
-    return records.end_run(db, taken.workflow_run_id, error=error, finished_at=utcnow(), resumed=True)
+    return records.end_run(db, taken.workflow_run_id, error=error, finished_at=utcnow(), resumed=True,
+                           spent=taken.spent_before)

@@ -13,13 +13,14 @@ from rqflow.events import ScheduleEvent
 from rqflow.services.triggers import TriggerResolver
 from rqflow.services.workflow_graphs import load_graph
 from rqflow.signals import SchedulerSignals
+from rqflow.spend import RunBudget
 
 log = logging.getLogger(__name__)
 
 
 def dispatch_schedule_event(
     event: ScheduleEvent, owner_id: int, db: Session, *, signals: SchedulerSignals | None = None,
-    deadline_at: datetime | None = None,
+    deadline_at: datetime | None = None, budget: RunBudget | None = None,
 ) -> list[FinishedRun]:
     """Run each matching workflow once per matching trigger node, one after the other.
 
@@ -37,5 +38,5 @@ def dispatch_schedule_event(
         log.info("schedule %s starts workflow %s at node %s", event.target.schedule_id, graph.workflow_id, node.key)
         runs.append(run_workflow(db=db, graph=graph, trigger=graph.node(node.key), event_type="schedule", event=seen,
                                  owner_id=owner_id, schedule_run_id=event.run_id, signals=signals,
-                                 deadline_at=deadline_at))
+                                 deadline_at=deadline_at, budget=budget))
     return runs

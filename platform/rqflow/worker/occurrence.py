@@ -30,11 +30,12 @@ from rqflow.components import load_components
 from rqflow.db import session_scope
 from rqflow.engine.records import FinishedRun
 from rqflow.models import utcnow
-from rqflow.models.schedule_run import TIMEOUT_REASON
+from rqflow.models.schedule_run import BUDGET_REASON, TIMEOUT_REASON
 from rqflow.observability.context import log_context
 from rqflow.services.continuations import wait_for_retry
 from rqflow.services.occurrences import StartedRun, claim_occurrence, claim_run, finish_run
 from rqflow.signals import NextTimer, RunStart, SchedulerSignals
+from rqflow.spend import RunBudget
 from rqflow.worker.dispatch import dispatch_schedule_event
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ def _run(started: StartedRun, *, signals: SchedulerSignals, sessions: Sessions) 
             db.commit()
         else:
             finish_run(db=db, run_id=started.run_id, schedule_id=started.schedule_id, error=error,
-                       reason=_reason(runs, error, reason), now=utcnow(), signals=signals)
+                       reason=_reason(runs, error, reason), now=utcnow(), signals=signals, spent=_spent(runs))
     arm_retries(waiting, signals)
     return Outcome(claimed=True, started=True, workflow_runs=tuple(run.id for run in runs), error=error)
 
@@ -134,15 +135,25 @@ def arm_retries(waiting: list[FinishedRun], signals: SchedulerSignals) -> None:
 
 
 def _reason(runs: list[FinishedRun], error: str, reason: str) -> str:
-    """A run that went past its deadline ends with reason ``timeout``."""
-    return TIMEOUT_REASON if error and any(run.timed_out for run in runs) else reason
+    """A run that went past its deadline ends with reason ``timeout``; one its budget stopped, ``budget_exceeded``."""
+    if error and any(run.timed_out for run in runs):
+        return TIMEOUT_REASON
+    if error and any(run.budget_exceeded for run in runs):
+        return BUDGET_REASON
+    return reason
+
+
+def _spent(runs: list[FinishedRun]) -> tuple[int, float]:
+    """What the workflow runs' model calls used together: tokens, US dollars."""
+    return sum(run.total_tokens for run in runs), round(sum(run.total_cost_usd for run in runs), 10)
 
 
 def _dispatch(db: Session, started: StartedRun, signals: SchedulerSignals) -> tuple[list[FinishedRun], str, str]:
     """Run the matching workflows; how each ended, the error to record (empty if all succeeded) and the reason."""
     try:
+        budget = RunBudget(max_usd=started.max_budget_usd, max_tokens=started.max_tokens)
         runs = dispatch_schedule_event(started.event(fired_at=utcnow()), started.owner_id, db, signals=signals,
-                                       deadline_at=started.deadline_at)
+                                       deadline_at=started.deadline_at, budget=budget)
     except Exception as exc:  # recorded on the run; the worker itself carries on
         db.rollback()
         log.exception("schedule %s occurrence %s failed", started.schedule_id, started.scheduled_for)
