@@ -96,6 +96,7 @@ def test_a_budget_stops_the_agent_after_the_call_that_reached_it(llm: LlmStub, a
     assert len(llm.requests) == 2
     flow, node = spending(row.id)
     assert node.status == "failed" and node.total_cost_usd == pytest.approx(0.00035, abs=1e-12)
+    assert flow.status == "failed" and flow.total_tokens == 300
     assert row.total_cost_usd == pytest.approx(0.00035, abs=1e-12) and row.total_tokens == 300
     assert len(node.output["tool_calls"]) == 2  # what it did before it was stopped is kept
 
