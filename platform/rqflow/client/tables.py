@@ -112,13 +112,23 @@ def runs_table(page: Json, *, timezone: str | None) -> Table:
     """The ``schedules runs`` ledger, occurrences shown in the schedule's zone."""
     zone = zone_of(timezone)
     table = Table(title=_title("runs", page), title_justify="left")
-    for column in ("id", "scheduled for", "status", "trigger", "lateness", "duration", "error"):
+    for column in ("id", "scheduled for", "status", "trigger", "lateness", "duration", "tokens", "cost", "error"):
         table.add_column(column, overflow="fold")
     for run in page["items"]:
         _add(table, str(run["id"]), local_time(run["scheduled_for"], zone), status_text(run["status"]),
                       run["trigger_kind"], lateness(run["scheduled_for"], run["started_at"]),
-                      duration(run["duration_seconds"]), _run_note(run, zone))
+                      duration(run["duration_seconds"]), _spent(run), _cost(run), _run_note(run, zone))
     return table
+
+
+def _spent(run: Json) -> str:
+    tokens = run.get("total_tokens") or 0
+    return f"{tokens:,}" if tokens else NOTHING
+
+
+def _cost(run: Json) -> str:
+    cost = run.get("total_cost_usd") or 0.0
+    return f"${cost:.4f}" if cost else NOTHING
 
 
 def _run_note(run: Json, zone: Any) -> str:
