@@ -59,7 +59,7 @@ chaos: install ## Fault scenarios, long variant: 50+ scheduler SIGKILLs, freezes
 
 BENCH := PYTHONPATH=platform:. $(BIN)/python
 
-bench: install ## Print benchmark figures, rqflow beside bare rq-scheduler / RQ in the same run (about 12 minutes); asserts nothing.
+bench: install ## Print benchmark figures, rqflow beside bare rq-scheduler / RQ in the same run (about 25 minutes); asserts nothing.
 	$(BENCH) bench/dispatch.py --count 1000
 	$(BENCH) bench/dispatch.py --count 10000
 	$(BENCH) bench/startup_sync.py --count 10000 --database sqlite
@@ -75,6 +75,8 @@ bench: install ## Print benchmark figures, rqflow beside bare rq-scheduler / RQ 
 	$(BENCH) bench/api_latency.py --database sqlite
 	$(BENCH) bench/api_latency.py --database postgres
 	$(BENCH) bench/lateness.py --database sqlite postgres --steady-seconds 30 --burst 1000 --workers 2
+	$(BENCH) bench/retention.py --database sqlite --rows 1000000
+	$(BENCH) bench/retention.py --database postgres --rows 1000000
 
 lint: install ## ruff, mypy (strict) and the layer contracts (import-linter, in pyproject.toml).
 	$(BIN)/ruff check platform tests bench
