@@ -8,6 +8,7 @@ refuses precisely what the API refuses, naming the same field.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
@@ -26,9 +27,12 @@ M = TypeVar("M", bound=BaseModel)
 MAX_FORM_FIELDS = 100
 CADENCE_FIELDS = ("schedule_type", "cron_expression", "interval_seconds", "run_at", "timezone", "start_at", "end_at")
 SCHEDULE_FIELDS = (*CADENCE_FIELDS, "name", "description", "max_runs", "catchup_policy", "catchup_window_seconds",
-                   "overlap_policy", "jitter_seconds", "pause_after_failures", "run_timeout_seconds", "run_retention_days")
+                   "overlap_policy", "jitter_seconds", "pause_after_failures", "run_timeout_seconds", "run_retention_days", "max_budget_per_run_usd",
+                   "max_tokens_per_run")
 INTEGER_FIELDS = {"workflow_id", "interval_seconds", "max_runs", "catchup_window_seconds", "jitter_seconds",
-                  "pause_after_failures", "run_timeout_seconds", "run_retention_days"}
+                  "pause_after_failures", "run_timeout_seconds", "run_retention_days", "max_tokens_per_run"}
+DECIMAL_FIELDS = {"max_budget_per_run_usd"}
+DECIMAL = re.compile(r"\d+(\.\d+)?|\.\d+")
 TIME_FIELDS = {"run_at", "start_at", "end_at"}
 # Longer than any INTEGER column holds, and short of the length at which int() itself refuses.
 MAX_NUMBER_DIGITS = 18
@@ -114,6 +118,15 @@ def _value(name: str, text: str, form: dict[str, str]) -> Any:
         if not text.lstrip("-").isdigit() or len(text) > MAX_NUMBER_DIGITS:
             raise InvalidInput(f"{name}: {text!r} is not a whole number", field=name)
         return int(text)
+    if name in DECIMAL_FIELDS:
+        return _decimal(name, text)
     if name in TIME_FIELDS:
         return local_instant(name, text, form.get("timezone", "").strip() or "UTC")
     return text
+
+
+def _decimal(name: str, text: str) -> float:
+    """A plain decimal number such as 0.25 (no exponent, no infinity), as an amount is typed."""
+    if not DECIMAL.fullmatch(text) or len(text) > MAX_NUMBER_DIGITS:
+        raise InvalidInput(f"{name}: {text!r} is not a number such as 0.25", field=name)
+    return float(text)

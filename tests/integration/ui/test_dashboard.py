@@ -191,7 +191,10 @@ def test_the_form_refuses_what_the_api_refuses_naming_the_field(client: TestClie
     base = {"name": "x", "workflow_id": str(workflow), "schedule_type": "interval", "interval_seconds": "60",
             "timezone": "UTC"}
     for change, field in (({"timezone": "Mars/Olympus"}, "timezone"), ({"interval_seconds": "soon"}, "interval_seconds"),
-                          ({"name": ""}, "name"), ({"max_runs": "0"}, "max_runs")):
+                          ({"name": ""}, "name"), ({"max_runs": "0"}, "max_runs"),
+                          ({"max_budget_per_run_usd": "1e9"}, "max_budget_per_run_usd"),
+                          ({"max_budget_per_run_usd": "50"}, "max_budget_per_run_usd"),  # above the ceiling
+                          ({"run_timeout_seconds": "999999"}, "run_timeout_seconds")):
         response = client.post("/ui/schedules/new", headers=ORIGIN, data={**base, **change})
         assert response.status_code == 422, change
         assert f'id="{field}-error"' in response.text, (change, response.text[:2000])
@@ -219,6 +222,19 @@ def test_create_and_edit_through_the_form(client: TestClient, alice: ApiUser) ->
     assert "Saved schedule &#39;every-ten&#39; (Every 10 seconds)" in page.text
     job = schedule_row(schedule_id)
     assert (job.schedule_type, job.interval_seconds, job.cron_expression, job.start_at) == ("interval", 10, None, None)
+
+
+def test_the_runs_governance_fields_through_the_form(client: TestClient, alice: ApiUser) -> None:
+    workflow = make_workflow(alice)
+    sign_in(client, alice)
+    page = client.post("/ui/schedules/new", headers=ORIGIN, data={
+        "name": "governed", "workflow_id": str(workflow), "schedule_type": "interval", "interval_seconds": "60",
+        "timezone": "UTC", "run_timeout_seconds": "900", "run_retention_days": "7",
+        "max_budget_per_run_usd": "0.25", "max_tokens_per_run": "20000"})
+    assert page.status_code == 200, page.text[:2000]
+    job = schedule_row(page.url.path.rsplit("/", 1)[1])
+    assert (job.run_timeout_seconds, job.run_retention_days, job.max_budget_per_run_usd, job.max_tokens_per_run) == (
+        900, 7, 0.25, 20000)
 
 
 def test_the_preview_answers_what_the_api_preview_answers(client: TestClient, alice: ApiUser) -> None:
