@@ -81,13 +81,20 @@ def create(
     run_timeout: Annotated[int | None, typer.Option(
         min=1, help="Fail a run (reason timeout) not ended this many seconds after it started; default: the "
                     "server's.")] = None,
+    budget_usd: Annotated[float | None, typer.Option(
+        min=0.000001, help="The most one run's model calls may cost, in US dollars.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(min=1, help="The most tokens one run's model calls may use.")]
+    = None,
+    keep_days: Annotated[int | None, typer.Option(
+        min=1, help="Keep this schedule's runs this many days; default: the server's.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create an active schedule (exactly one of --cron, --interval, --at) and show it."""
     body = {"name": name, "workflow_id": workflow, "timezone": timezone, "description": description,
             **_cadence(cron=cron, interval=interval, at=at, timezone=timezone),
             **_optional(trigger_payload=_payload(payload), catchup_policy=catchup, overlap_policy=overlap,
-                        max_runs=max_runs, run_timeout_seconds=run_timeout)}
+                        max_runs=max_runs, run_timeout_seconds=run_timeout, max_budget_per_run_usd=budget_usd,
+                        max_tokens_per_run=max_tokens, run_retention_days=keep_days)}
     with api(ctx) as client:
         item = client.create_schedule(body)
     emit(item, as_json=as_json, render=lambda: tables.schedule_panel(item, now=_now()))

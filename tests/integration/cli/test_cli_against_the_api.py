@@ -51,6 +51,17 @@ def test_an_operator_runs_a_schedules_whole_life(rqflow: Rqflow, alice: ApiUser)
     assert (gone.exit_code, gone.stderr) == (1, f"rqflow: id: schedule {sid} not found\n")
 
 
+def test_governance_options_reach_the_schedule(rqflow: Rqflow, alice: ApiUser) -> None:
+    created = loads(rqflow("schedules", "create", "--name", "governed", "--workflow", str(make_workflow(alice)),
+                           "--interval", "5m", "--run-timeout", "600", "--budget-usd", "0.5", "--max-tokens", "40000",
+                           "--keep-days", "90", "--json"))
+    assert (created["run_timeout_seconds"], created["max_budget_per_run_usd"], created["max_tokens_per_run"],
+            created["run_retention_days"]) == (600, 0.5, 40000, 90)
+    refused = rqflow("schedules", "create", "--name", "greedy", "--workflow", str(make_workflow(alice)),
+                     "--interval", "5m", "--budget-usd", "500")
+    assert refused.exit_code == 1 and refused.stderr.startswith("rqflow: max_budget_per_run_usd: ")
+
+
 def test_workflows_and_their_runs(rqflow: Rqflow, alice: ApiUser) -> None:
     workflow_id = make_workflow(alice, name="report-wf")
 
