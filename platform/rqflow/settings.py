@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     llm_prices: dict[Annotated[str, Field(min_length=1, max_length=200)], LlmPrice] = {}
     # The most a schedule may set as max_budget_per_run_usd and max_tokens_per_run (refused above, 422).
     max_budget_per_run_usd: Annotated[float, Field(gt=0)] = 10.0
+    # Once one user's runs have spent this much on model calls in a UTC day, their new runs are recorded
+    # skipped (reason "budget") until the day ends. None (the default): no daily budget.
+    user_daily_budget_usd: Annotated[float | None, Field(gt=0)] = None
     max_tokens_per_run: Annotated[int, Field(ge=1)] = 10_000_000
     # The functions python_call nodes may call: exact dotted paths or ``package.module.*``, comma-separated.
     # Empty (the default): the node is refused; calling a function by name is running code on the workers.

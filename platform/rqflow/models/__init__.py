@@ -6,6 +6,7 @@ from rqflow.models.schedule import Schedule
 from rqflow.models.schedule_change import ScheduleChange
 from rqflow.models.schedule_run import ScheduleRun
 from rqflow.models.user import ApiToken, UiSession, UserProfile
+from rqflow.models.user_spend import UserDailySpend
 from rqflow.models.workflow import Workflow, WorkflowEdge, WorkflowNode
 from rqflow.models.workflow_run import NodeRun, WorkflowRun
 
@@ -18,6 +19,7 @@ __all__ = [
     "ScheduleChange",
     "ScheduleRun",
     "UiSession",
+    "UserDailySpend",
     "UserProfile",
     "Workflow",
     "WorkflowEdge",

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from rqflow.events import ScheduleEvent, ScheduleTarget
 from rqflow.models import NodeRun, Schedule, ScheduleRun, WorkflowRun
 from rqflow.schemas.schedule import OverlapPolicy
-from rqflow.services import concurrency
+from rqflow.services import concurrency, daily_budget
 from rqflow.services.audit import SYSTEM_WORKER, snapshot
 from rqflow.services.catchup import (
     advance_schedule,
@@ -167,8 +167,8 @@ def _usual_claim(
     """
     if facts.catchup_policy not in CATCHUP_POLICIES or facts.overlap_policy not in OVERLAP_POLICIES:
         return None  # a hand-edited row: the rules path fails it loudly
-    if concurrency.limited():
-        return None  # the user's places are the rules' to count
+    if concurrency.limited() or daily_budget.limited():
+        return None  # the user's places and daily budget are the rules' to count
     if facts.recorded or (facts.slot_taken and facts.overlap_policy != "allow"):
         return None
     if facts.max_runs is not None and facts.run_count + 1 >= facts.max_runs:
@@ -284,6 +284,11 @@ def claim_run(*, db: Session, run_id: int, now: datetime, signals: SchedulerSign
         hand_over(db, schedule, now=now, signals=signals)
         db.commit()
         return None
+    if daily_budget.exhausted(db, schedule.user_profile_id, now):
+        run.status, run.reason, run.finished_at = "skipped", daily_budget.BUDGET_SKIP_REASON, now
+        hand_over(db, schedule, now=now, signals=signals)
+        db.commit()
+        return None
     run.status, run.started_at = "running", now
     run.deadline_at = deadline_for(schedule.run_timeout_seconds, now)
     started = started_run(schedule, run)
@@ -306,6 +311,7 @@ def finish_run(
         return
     if not error and quiet_success(facts) and not concurrency.limited():
         end_succeeded(db, run_id, facts, reason=reason, now=now, spent=spent)
+        daily_budget.add_spend(db, facts.user_profile_id, spent=spent, now=now)
         db.commit()
         return
     schedule = lock_schedule(db, schedule_id)
@@ -337,6 +343,7 @@ def end_run(
     run.error, run.reason, run.finished_at = error, reason or run.reason, now
     run.duration_seconds = (now - run.started_at).total_seconds() if run.started_at else None
     _count_outcome(db, schedule, run, error, now, signals)
+    daily_budget.add_spend(db, schedule.user_profile_id, spent=(run.total_tokens, run.total_cost_usd), now=now)
     hand_over(db, schedule, now=now, signals=signals)
     hand_over_places(db, schedule, now=now, signals=signals)
 

@@ -30,6 +30,7 @@ from rqflow.db import on_commit
 from rqflow.job_ids import run_job_id
 from rqflow.models import Schedule, ScheduleRun
 from rqflow.services.concurrency import note_wait, places_left, waiting_schedules
+from rqflow.services.daily_budget import BUDGET_SKIP_REASON, exhausted
 from rqflow.services.run_deadlines import deadline_for
 from rqflow.settings import get_settings
 from rqflow.signals import SchedulerSignals
@@ -92,6 +93,10 @@ def admit(
     """
     admission = Admission()
     if not rows:
+        return admission
+    if exhausted(db, schedule.user_profile_id, now):
+        for row in rows:
+            _skip(row, BUDGET_SKIP_REASON, now)  # the user's model spending for today is used up
         return admission
     left = places_left(db, schedule.user_profile_id)  # the user's lock before the slot is looked at
     if schedule.overlap_policy == "allow" or not slot_taken(db, schedule.id, now):

@@ -83,7 +83,7 @@ ADVANCE = (update(SCHEDULES).where(SCHEDULES.c.id == bindparam("schedule_id"))
            .values(run_count=SCHEDULES.c.run_count + 1))
 READ_FOR_END = (
     select(RUNS.c.status.label("run_status"), RUNS.c.started_at, RUNS.c.trigger_kind,
-           SCHEDULES.c.consecutive_failures,
+           SCHEDULES.c.consecutive_failures, SCHEDULES.c.user_profile_id,
            exists().where(OTHER_RUNS.c.scheduled_job_id == SCHEDULES.c.id,
                           OTHER_RUNS.c.status == "waiting").label("waiting"))
     .join_from(SCHEDULES, RUNS, RUNS.c.scheduled_job_id == SCHEDULES.c.id)
@@ -123,6 +123,7 @@ class EndFacts:
     started_at: datetime | None
     trigger_kind: str
     consecutive_failures: int
+    user_profile_id: int
     waiting: bool  # a run of the schedule waits for the slot
 
 

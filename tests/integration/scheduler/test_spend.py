@@ -113,3 +113,26 @@ def test_a_budget_above_the_ceiling_is_refused(settings: Settings, alice: ApiUse
     with pytest.raises(InvalidInput) as refused:
         make_schedule(alice, make_workflow(alice), max_budget_per_run_usd=10.5)
     assert refused.value.field == "max_budget_per_run_usd"
+
+
+def test_a_spent_daily_budget_refuses_new_runs(llm: LlmStub, alice: ApiUser, bob: ApiUser,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from rqflow.models import UserDailySpend
+    from rqflow.services.daily_budget import BUDGET_SKIP_REASON
+
+    monkeypatch.setenv("RQFLOW_USER_DAILY_BUDGET_USD", "0.0005")
+    get_settings.cache_clear()
+    first = fire_due(alice, RecordingSignals())  # $0.00063: past the day's budget once it ends
+    assert first.status == "succeeded"
+    with session_scope() as db:
+        day = db.scalars(select(UserDailySpend).where(UserDailySpend.user_profile_id == alice.id)).one()
+        assert (day.tokens, day.day) == (540, utcnow().date())
+        assert day.cost_usd == pytest.approx(sum(COSTS), abs=1e-12)
+
+    refused = fire_due(alice, RecordingSignals())
+    assert (refused.status, refused.reason) == ("skipped", BUDGET_SKIP_REASON)
+    assert len(llm.requests) == 3  # the refused run made no call
+    with session_scope() as db:
+        assert db.scalars(select(WorkflowRun).where(WorkflowRun.schedule_run_id == refused.id)).first() is None
+    other = fire_due(bob, RecordingSignals(), name="bobs")  # another user's budget is their own
+    assert other.status == "failed" and "500" in other.error  # the stub's script is used up: it answered 500
