@@ -272,6 +272,19 @@ class Stack:
                 self.user_id = user.id
         return self.user_id
 
+    def create_once_schedule(self, workflow: dict[str, Any], *, in_seconds: float = 2, **fields: Any) -> str:
+        """A workflow (``workflow``, a WorkflowCreate body) and a one-time schedule on it ``in_seconds`` from
+        now (``fields`` go into ScheduleCreate); the schedule's id."""
+        with session_scope(self.database_url) as db:
+            owner = db.get(UserProfile, self.user())
+            assert owner is not None
+            stored = create_workflow(db=db, owner=owner, data=WorkflowCreate.model_validate(workflow))
+            db.flush()
+            data = ScheduleCreate.model_validate({"name": "once", "workflow_id": stored.id, "schedule_type": "once",
+                                                  "run_at": utcnow() + timedelta(seconds=in_seconds), **fields})
+            return schedule_service.create_schedule(db=db, owner=owner, data=data, now=utcnow(),
+                                                    signals=RedisSignals(self.redis)).id
+
     def create_interval_schedule(self, seconds: int, *, target: str = SIDE_EFFECT_CALLABLE,
                                  target_kwargs: dict[str, Any] | None = None, **fields: Any) -> LiveSchedule:
         """A workflow (trigger -> side effect) and an interval schedule on it, created now.

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,15 +18,9 @@ from rq.job import Job
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rqflow.broker.signals import RedisSignals
 from rqflow.broker.timers import SCHEDULED_SET
-from rqflow.db import session_scope
 from rqflow.job_ids import continue_job_id
-from rqflow.models import NodeRun, ScheduleRun, UserProfile, WorkflowRun, utcnow
-from rqflow.schemas.schedule import ScheduleCreate
-from rqflow.schemas.workflow import WorkflowCreate
-from rqflow.services import schedules as schedule_service
-from rqflow.services.workflows import create_workflow
+from rqflow.models import NodeRun, ScheduleRun, WorkflowRun
 from tests.e2e.conftest import Stack
 from tests.helpers import wait_for
 
@@ -42,15 +35,7 @@ def once_soon(stack: Stack, node: dict[str, Any], **fields: Any) -> str:
     body = {"name": "e2e-retries", "nodes": [{"key": "trigger", "component_type": "trigger_schedule"},
                                              {"key": "effect", **node}],
             "edges": [{"source": "trigger", "target": "effect"}]}
-    with session_scope(stack.database_url) as db:
-        owner = db.get(UserProfile, stack.user())
-        assert owner is not None
-        workflow = create_workflow(db=db, owner=owner, data=WorkflowCreate.model_validate(body))
-        db.flush()
-        data = ScheduleCreate.model_validate({"name": "once", "workflow_id": workflow.id, "schedule_type": "once",
-                                              "run_at": utcnow() + timedelta(seconds=2), **fields})
-        return schedule_service.create_schedule(db=db, owner=owner, data=data, now=utcnow(),
-                                                signals=RedisSignals(stack.redis)).id
+    return stack.create_once_schedule(body, **fields)
 
 
 def ledger_row(stack: Stack, schedule_id: str) -> ScheduleRun | None:

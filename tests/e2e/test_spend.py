@@ -6,7 +6,6 @@ server reported; a budget must stop the agent before the call that could pass it
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -14,13 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rqflow.broker.signals import RedisSignals
-from rqflow.db import session_scope
-from rqflow.models import NodeRun, ScheduleRun, UserProfile, WorkflowRun, utcnow
-from rqflow.schemas.schedule import ScheduleCreate
-from rqflow.schemas.workflow import WorkflowCreate
-from rqflow.services import schedules as schedule_service
-from rqflow.services.workflows import create_workflow
+from rqflow.models import NodeRun, ScheduleRun, WorkflowRun
 from tests.e2e.conftest import FINAL_STATUSES, Stack
 from tests.e2e.test_observability import scrape
 from tests.helpers import wait_for
@@ -46,15 +39,7 @@ def fire_agent_once(stack: Stack, **fields: Any) -> str:
                       {"key": "list_schedules", "component_type": "schedule_list", "config": {}}],
             "edges": [{"source": "t", "target": "assistant"},
                       {"source": "assistant", "target": "list_schedules", "kind": "tool"}]}
-    with session_scope(stack.database_url) as db:
-        owner = db.get(UserProfile, stack.user())
-        assert owner is not None
-        workflow = create_workflow(db=db, owner=owner, data=WorkflowCreate.model_validate(body))
-        db.flush()
-        data = ScheduleCreate.model_validate({"name": "check", "workflow_id": workflow.id, "schedule_type": "once",
-                                              "run_at": utcnow() + timedelta(seconds=2), **fields})
-        return schedule_service.create_schedule(db=db, owner=owner, data=data, now=utcnow(),
-                                                signals=RedisSignals(stack.redis)).id
+    return stack.create_once_schedule(body, **fields)
 
 
 def ended(stack: Stack, schedule_id: str) -> ScheduleRun:

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from redis import Redis
+from sqlalchemy import select
 
 from rqflow.app import create_app
 from rqflow.db import session_scope
-from rqflow.models import Schedule, UserProfile, utcnow
+from rqflow.models import Schedule, ScheduleRun, UserProfile, utcnow
 from rqflow.schemas.schedule import ScheduleCreate
 from rqflow.schemas.workflow import WorkflowCreate
 from rqflow.services.schedules import create_schedule
@@ -137,6 +138,14 @@ class RecordingSignals:
 
     def llm_used(self, *, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
         self.llm_calls.append((model, prompt_tokens, completion_tokens, cost_usd))
+
+
+def only_run(schedule_id: str) -> ScheduleRun:
+    """The schedule's one ledger row, detached (it fails if there are none or several)."""
+    with session_scope() as db:
+        row = db.scalars(select(ScheduleRun).where(ScheduleRun.scheduled_job_id == schedule_id)).one()
+        db.expunge(row)
+        return row
 
 
 def in_future(seconds: float) -> str:

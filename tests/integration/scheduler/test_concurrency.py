@@ -11,14 +11,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from rqflow.db import session_scope
 from rqflow.models import Schedule, ScheduleRun, utcnow
 from rqflow.services.concurrency import CONCURRENCY_REASON
 from rqflow.services.occurrences import claim_occurrence, finish_run
 from rqflow.settings import Settings, get_settings
-from tests.integration.conftest import ApiUser, RecordingSignals, make_schedule, make_workflow
+from tests.integration.conftest import ApiUser, RecordingSignals, make_schedule, make_workflow, only_run
 
 
 @pytest.fixture
@@ -36,14 +35,7 @@ def claim(schedule: Schedule, signals: RecordingSignals) -> ScheduleRun:
     with session_scope() as db:
         claim_occurrence(db=db, schedule_id=schedule.id, scheduled_for=schedule.next_run_at, rq_job_id=None,
                          enqueued_at=None, now=utcnow(), signals=signals)
-    return row_of(schedule.id)
-
-
-def row_of(schedule_id: str) -> ScheduleRun:
-    with session_scope() as db:
-        row = db.scalars(select(ScheduleRun).where(ScheduleRun.scheduled_job_id == schedule_id)).one()
-        db.expunge(row)
-        return row
+    return only_run(schedule.id)
 
 
 def end(row: ScheduleRun, signals: RecordingSignals) -> None:
@@ -65,10 +57,10 @@ def test_runs_past_the_limit_wait_and_start_in_order(limit_two: None, alice: Api
 
     end(rows[0], signals)
     assert signals.queued == [rows[2].id]  # the oldest waiting one, of another schedule
-    assert row_of(schedules[2].id).status == "enqueued" and row_of(schedules[3].id).status == "waiting"
+    assert only_run(schedules[2].id).status == "enqueued" and only_run(schedules[3].id).status == "waiting"
     end(rows[1], signals)
     assert signals.queued == [rows[2].id, rows[3].id]
-    assert row_of(schedules[4].id).status == "waiting"  # two going: rows 2 and 3 (enqueued)
+    assert only_run(schedules[4].id).status == "waiting"  # two going: rows 2 and 3 (enqueued)
 
 
 def test_without_the_setting_nothing_waits(settings: Settings, alice: ApiUser) -> None:

@@ -23,7 +23,7 @@ from rqflow.services.overlap import slot_taken
 from rqflow.settings import Settings
 from rqflow.worker.continuation import go_on
 from rqflow.worker.occurrence import Delivery, fire
-from tests.integration.conftest import ApiUser, RecordingSignals, make_schedule, make_workflow
+from tests.integration.conftest import ApiUser, RecordingSignals, make_schedule, make_workflow, only_run
 
 CALLS: Counter[str] = Counter()
 RETRY = {"max_attempts": 3, "initial_interval_seconds": 0.1, "backoff_coefficient": 2.0}
@@ -59,14 +59,7 @@ def fire_due(alice: ApiUser, workflow_id: int, signals: RecordingSignals, **over
     schedule = make_schedule(alice, workflow_id, now=utcnow() - timedelta(seconds=60.5), **overrides)
     assert schedule.next_run_at is not None
     fire(schedule.id, schedule.next_run_at, delivery=Delivery("rq-fire"), signals=signals)
-    return ledger(schedule.id)
-
-
-def ledger(schedule_id: str) -> ScheduleRun:
-    with session_scope() as db:
-        row = db.scalars(select(ScheduleRun).where(ScheduleRun.scheduled_job_id == schedule_id)).one()
-        db.expunge(row)
-        return row
+    return only_run(schedule.id)
 
 
 def node_runs(schedule_run_id: int) -> list[NodeRun]:
@@ -96,12 +89,12 @@ def test_a_node_failing_twice_then_succeeding_takes_three_attempts(settings: Set
         assert slot_taken(db, row.scheduled_job_id, utcnow())  # a waiting run still holds the slot
 
     assert take_up_next(signals) == {"taken_up": True, "status": "retrying"}
-    assert ledger(row.scheduled_job_id).status == "retrying"
+    assert only_run(row.scheduled_job_id).status == "retrying"
     waits = [at for _, _, at in signals.retries]
     assert signals.retries[-1][1] == 3 and waits[1] > waits[0]
     assert take_up_next(signals) == {"taken_up": True, "status": "succeeded"}
 
-    done = ledger(row.scheduled_job_id)
+    done = only_run(row.scheduled_job_id)
     assert (done.status, done.error, done.next_attempt_at, done.rq_job_id) == ("succeeded", "", None, "rq-continue-3")
     assert done.resumed_at is not None and done.duration_seconds is not None
     nodes = node_runs(row.id)
@@ -137,7 +130,7 @@ def test_the_workflow_default_applies_and_the_last_attempt_fails_the_run(setting
     take_up_next(signals)
     assert take_up_next(signals) == {"taken_up": True, "status": "failed"}
 
-    done = ledger(row.scheduled_job_id)
+    done = only_run(row.scheduled_job_id)
     assert done.status == "failed" and "flaky: call 3 fails" in done.error and len(signals.retries) == 2
     with session_scope() as db:
         schedule = db.get(Schedule, row.scheduled_job_id)
@@ -179,7 +172,7 @@ def test_a_run_waiting_past_its_deadline_is_failed_by_the_sweep(settings: Settin
     with session_scope() as db:
         assert upkeep.fail_past_deadline(db, now=row.deadline_at - timedelta(seconds=1), signals=signals) == 0
         assert upkeep.fail_past_deadline(db, now=row.deadline_at + timedelta(seconds=1), signals=signals) == 1
-    done = ledger(row.scheduled_job_id)
+    done = only_run(row.scheduled_job_id)
     assert (done.status, done.reason) == ("failed", "timeout")
     with session_scope() as db:
         flow = db.scalars(select(WorkflowRun).where(WorkflowRun.schedule_run_id == row.id)).one()

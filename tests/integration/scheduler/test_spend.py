@@ -21,7 +21,7 @@ from rqflow.db import session_scope
 from rqflow.models import NodeRun, ScheduleRun, WorkflowRun, utcnow
 from rqflow.settings import Settings, get_settings
 from rqflow.worker.occurrence import Delivery, fire
-from tests.integration.conftest import ApiUser, RecordingSignals, make_schedule, make_workflow
+from tests.integration.conftest import ApiUser, RecordingSignals, make_schedule, make_workflow, only_run
 from tests.llm_stub import LlmStub, ToolCall, final, tool_calls
 
 PRICES = {"stub-model": {"input_per_million_usd": 1.0, "output_per_million_usd": 2.0}}
@@ -54,10 +54,7 @@ def fire_due(alice: ApiUser, signals: RecordingSignals, **overrides: Any) -> Sch
     schedule = make_schedule(alice, agent_workflow(alice), now=utcnow() - timedelta(seconds=60.5), **overrides)
     assert schedule.next_run_at is not None
     fire(schedule.id, schedule.next_run_at, delivery=Delivery("rq-1"), signals=signals)
-    with session_scope() as db:
-        row = db.scalars(select(ScheduleRun).where(ScheduleRun.scheduled_job_id == schedule.id)).one()
-        db.expunge(row)
-        return row
+    return only_run(schedule.id)
 
 
 def spending(schedule_run_id: int) -> tuple[WorkflowRun, NodeRun]:
