@@ -29,7 +29,7 @@ pytestmark = pytest.mark.e2e
 LIMIT = 2
 DUE = 6
 WORKERS = 4
-SECONDS = 2.0
+SECONDS = 3.0  # long enough that all six are claimed before the first two end
 
 
 def test_six_due_at_once_never_run_more_than_two_at_a_time(stack: Stack, database_url: str) -> None:

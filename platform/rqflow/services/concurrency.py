@@ -7,8 +7,8 @@ but finds the user at the limit waits (``waiting``) instead of being skipped; wh
 of the user's runs ends, the oldest waiting runs of the user's schedules, in the order
 their occurrences came due, start in the places it frees. None is dropped.
 
-Every decision about a place is made under the user's row lock, taken after the schedule's
-(the order every path keeps), so two workers claiming two schedules of one user at the
+Every decision about a place is made under the user's row lock (``FOR NO KEY UPDATE`` on
+PostgreSQL), taken after the schedule's (the order every path keeps), so two workers claiming two schedules of one user at the
 same instant cannot both take the last place. With the setting unset (the default) none
 of this runs.
 """
@@ -36,7 +36,9 @@ def places_left(db: Session, user_id: int) -> int | None:
     limit = get_settings().max_concurrent_runs_per_user
     if limit is None:
         return None
-    db.execute(select(UserProfile.id).where(UserProfile.id == user_id).with_for_update())
+    # FOR NO KEY UPDATE, not FOR UPDATE: the transaction may already hold the weaker lock a foreign key takes on
+    # the user's row (an audit row it wrote), and two transactions upgrading that lock deadlock each other.
+    db.execute(select(UserProfile.id).where(UserProfile.id == user_id).with_for_update(key_share=True))
     going = (select(ScheduleRun.id).join(Schedule, Schedule.id == ScheduleRun.scheduled_job_id)
              .where(Schedule.user_profile_id == user_id, ScheduleRun.status.in_(IN_FLIGHT)).limit(limit))
     return limit - (db.scalar(select(func.count()).select_from(going.subquery())) or 0)

@@ -77,8 +77,9 @@ def check_queued_runs(db: Session, owner: UserProfile, *, adding: int, field: st
 
 
 def _count_up_to(db: Session, owner_id: int, rows: Select[Any], limit: int) -> int:
-    """How many of ``rows`` there are, counting no further than ``limit``, under the owner's row lock."""
-    db.execute(select(UserProfile.id).where(UserProfile.id == owner_id).with_for_update())
+    """How many of ``rows`` there are, counting no further than ``limit``, under the owner's row lock (FOR NO KEY
+    UPDATE: it must not wait for, nor deadlock with, the key-share lock a row referencing the user takes)."""
+    db.execute(select(UserProfile.id).where(UserProfile.id == owner_id).with_for_update(key_share=True))
     return db.scalar(select(func.count()).select_from(rows.limit(limit).subquery())) or 0
 
 

@@ -68,3 +68,26 @@ def test_without_the_setting_nothing_waits(settings: Settings, alice: ApiUser) -
     signals = RecordingSignals()
     rows = [claim(due(alice, workflow_id, seconds_ago=0.5), signals) for _ in range(4)]
     assert [row.status for row in rows] == ["running"] * 4
+
+
+def test_the_users_lock_does_not_wait_for_a_foreign_keys_lock(limit_two: None, settings: Settings,
+                                                                alice: ApiUser) -> None:
+    """Two claims that each wrote a row referencing the user (an audit row takes a key-share lock on the user's
+    row) must not wait on each other when they take the user's lock: a FOR UPDATE there deadlocked two
+    workers on PostgreSQL. The second claim's key-share lock must not hold up the first."""
+    from sqlalchemy import text
+
+    from rqflow.models import ScheduleChange
+    from rqflow.services.concurrency import places_left
+
+    with session_scope() as first, session_scope() as second:
+        if first.get_bind().dialect.name != "postgresql":
+            pytest.skip("SQLite has one write lock, taken up front: no row locks to wait on")
+        for db in (first, second):
+            db.add(ScheduleChange(scheduled_job_id="x", user_profile_id=alice.id, actor="system:worker",
+                                  action="update"))
+            db.flush()  # the foreign key's key-share lock on alice's row
+        first.execute(text("SET LOCAL lock_timeout = '2s'"))
+        assert places_left(first, alice.id) == 2  # not held up by the second's key-share lock
+        first.commit()
+        assert places_left(second, alice.id) == 2
