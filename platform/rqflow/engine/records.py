@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from rqflow.graph import GraphNode
 from rqflow.models import NodeRun, WorkflowRun
+from rqflow.models.schedule_run import BUDGET_REASON, TIMEOUT_REASON
 
 RUNS = cast(Table, WorkflowRun.__table__)
 NODE_RUNS = cast(Table, NodeRun.__table__)
@@ -42,6 +43,13 @@ class FinishedRun:
     budget_exceeded: bool = False  # a model call was refused by the run's budget
     total_tokens: int = 0  # its nodes' model calls, all attempts
     total_cost_usd: float = 0.0
+
+    @property
+    def ledger_reason(self) -> str:
+        """The reason its ledger row ends with if this run failed it: past its deadline, or stopped by its budget."""
+        if self.timed_out:
+            return TIMEOUT_REASON
+        return BUDGET_REASON if self.budget_exceeded else ""
 
 
 @dataclass(frozen=True)

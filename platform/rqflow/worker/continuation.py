@@ -22,7 +22,6 @@ from rqflow.engine import records
 from rqflow.engine.records import FinishedRun, Resume
 from rqflow.engine.runner import continue_workflow
 from rqflow.models import utcnow
-from rqflow.models.schedule_run import BUDGET_REASON, TIMEOUT_REASON
 from rqflow.observability.context import log_context
 from rqflow.services.continuations import TakenUp, settle, take_up
 from rqflow.services.workflow_graphs import load_graph
@@ -64,7 +63,7 @@ def _run(taken: TakenUp, *, signals: SchedulerSignals, sessions: Sessions) -> Fi
         finished = _continue(db, taken, signals)
         db.connection()  # wait for the database before reading the clock
         settle(db, schedule_id=taken.schedule_id, schedule_run_id=taken.schedule_run_id,
-               reason=_reason(finished), now=utcnow(), signals=signals)
+               reason=finished.ledger_reason, now=utcnow(), signals=signals)
         db.commit()
     if finished.status == "retrying":
         arm_retries([finished], signals)
@@ -88,13 +87,6 @@ def _continue(db: Session, taken: TakenUp, signals: SchedulerSignals) -> Finishe
         db.rollback()
         log.exception("workflow run %s failed to go on", taken.workflow_run_id)
         return _fail(db, taken, f"{type(exc).__name__}: {exc}")
-
-
-def _reason(finished: FinishedRun) -> str:
-    """The ledger row's reason if this run failed it: past its deadline, or stopped by its budget."""
-    if finished.timed_out:
-        return TIMEOUT_REASON
-    return BUDGET_REASON if finished.budget_exceeded else ""
 
 
 def _fail(db: Session, taken: TakenUp, error: str) -> FinishedRun:

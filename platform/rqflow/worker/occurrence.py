@@ -136,10 +136,9 @@ def arm_retries(waiting: list[FinishedRun], signals: SchedulerSignals) -> None:
 
 def _reason(runs: list[FinishedRun], error: str, reason: str) -> str:
     """A run that went past its deadline ends with reason ``timeout``; one its budget stopped, ``budget_exceeded``."""
-    if error and any(run.timed_out for run in runs):
-        return TIMEOUT_REASON
-    if error and any(run.budget_exceeded for run in runs):
-        return BUDGET_REASON
+    for wanted in (TIMEOUT_REASON, BUDGET_REASON) if error else ():
+        if any(run.ledger_reason == wanted for run in runs):
+            return wanted
     return reason
 
 
