@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     for router in (schedules.router, workflows.router, workflows.runs_router, components.router, tools.router,
-                   tokens.router):
+                   tokens.router, tokens.secret_router):
         app.include_router(router, responses=ERROR_RESPONSES)
     app.include_router(ui.router)  # the dashboard at /ui (not in the OpenAPI document)
     app.mount("/ui/static", StaticFiles(directory=ui.STATIC_DIR), name="ui-static")

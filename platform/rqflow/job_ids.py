@@ -11,6 +11,7 @@ from datetime import datetime
 FIRE_PREFIX = "rqflow-fire-"
 RUN_PREFIX = "rqflow-run-"
 CONTINUE_PREFIX = "rqflow-continue-"
+NOTIFY_PREFIX = "rqflow-notify-"
 
 
 def fire_job_id(schedule_id: str, scheduled_for: datetime) -> str:
@@ -34,3 +35,8 @@ def run_job_id(schedule_id: str, run_id: int) -> str:
 def continue_job_id(workflow_run_id: int, attempt: int) -> str:
     """The timer (and queued job) of one retry: ``rqflow-continue-<workflow run id>-<attempt>``."""
     return f"{CONTINUE_PREFIX}{workflow_run_id}-{attempt}"
+
+
+def notify_job_id(delivery_id: int, attempt: int) -> str:
+    """The timer (and queued job) of one try at a notification: ``rqflow-notify-<delivery id>-<attempt>``."""
+    return f"{NOTIFY_PREFIX}{delivery_id}-{attempt}"

@@ -134,6 +134,21 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     # A dashboard session ends after this many hours (sooner if its API token is revoked or expires).
     ui_session_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 12.0
+    # Notifications (a schedule's ``notify`` entries). Email goes out through this SMTP server:
+    # smtp://user:password@host:587 (STARTTLS when the server offers it), smtps://host:465 (TLS from the start);
+    # unset: email entries are refused when saved.
+    smtp_url: SecretStr | None = None
+    # The From address of notification emails.
+    smtp_from: str = "rqflow@localhost"
+    # The domains (example.com) and addresses email entries may send to, comma-separated; empty: any address.
+    notify_email_allow: Annotated[list[str], NoDecode] = []
+    # Where people reach the dashboard, for the links in notifications.
+    public_url: Annotated[str, Field(pattern=r"^https?://")] = "http://127.0.0.1:8000"
+    # A delivery that fails is tried again after this many seconds, doubling each time up to an hour, at most
+    # notify_max_attempts tries in all; each try gives up after notify_timeout_seconds.
+    notify_retry_seconds: Annotated[float, Field(gt=0)] = 30.0
+    notify_max_attempts: Annotated[int, Field(ge=1, le=50)] = 8
+    notify_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
     log_level: str = "INFO"
     # json: one JSON object a line (for log shippers); text: for people; auto: text on a terminal, else json.
     log_format: Literal["auto", "json", "text"] = "auto"
@@ -170,7 +185,8 @@ class Settings(BaseSettings):
             raise ValueError("RQFLOW_REDIS_URL must be a redis://, rediss:// or unix:// URL")
         return value
 
-    @field_validator("python_callables", "egress_allow", "mcp_allowed_hosts", "mcp_allowed_origins", mode="before")
+    @field_validator("python_callables", "egress_allow", "mcp_allowed_hosts", "mcp_allowed_origins", "notify_email_allow",
+                     mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         """Lists are given as comma-separated text in the environment."""
@@ -192,6 +208,13 @@ class Settings(BaseSettings):
         for entry in value:
             if not (is_network(entry) or _HOST_NAME.fullmatch(entry)):
                 raise ValueError(f"RQFLOW_EGRESS_ALLOW: {entry!r} is neither a CIDR nor a host name")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("smtp://", "smtps://")):
+            raise ValueError("RQFLOW_SMTP_URL must be an smtp:// or smtps:// URL")
         return value
 
     @property

@@ -59,6 +59,9 @@ class SchedulerSignals(Protocol):
     def llm_used(self, *, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
         """A model call used these tokens at this cost: count them for ``/metrics``."""
 
+    def notify_later(self, *, delivery_id: int, attempt: int, at: datetime) -> None:
+        """A notification's try ``attempt`` is due at ``at``: arm the timer that sends it."""
+
 
 class NullSignals:
     """Signals that go nowhere, for callers without Redis."""
@@ -83,3 +86,6 @@ class NullSignals:
 
     def llm_used(self, *, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
         """Ignore; nothing counts without Redis."""
+
+    def notify_later(self, *, delivery_id: int, attempt: int, at: datetime) -> None:
+        """Ignore; the scheduler's reconcile pass arms the timer of every pending notification."""

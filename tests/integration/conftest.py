@@ -111,6 +111,7 @@ class RecordingSignals:
     started: list[str] = field(default_factory=list)  # the trigger kinds of the runs that started
     retries: list[tuple[int, int, datetime]] = field(default_factory=list)  # (workflow run, attempt, when)
     llm_calls: list[tuple[str, int, int, float]] = field(default_factory=list)  # (model, prompt, completion, $)
+    notifications: list[tuple[int, int, datetime]] = field(default_factory=list)  # (delivery, try, when)
 
     def schedule_changed(self, schedule_id: str) -> None:
         self.changed.append(schedule_id)
@@ -138,6 +139,9 @@ class RecordingSignals:
 
     def llm_used(self, *, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
         self.llm_calls.append((model, prompt_tokens, completion_tokens, cost_usd))
+
+    def notify_later(self, *, delivery_id: int, attempt: int, at: datetime) -> None:
+        self.notifications.append((delivery_id, attempt, at))
 
 
 def only_run(schedule_id: str) -> ScheduleRun:

@@ -12,7 +12,15 @@ from rqflow.broker.callbacks import on_failure
 from rqflow.broker.connection import get_queue
 from rqflow.broker.metrics import queue_start, record_duplicate, record_llm_usage, record_start
 from rqflow.broker.tasks import RUN_TASK
-from rqflow.broker.timers import Continuation, Timer, TimerOptions, queue_continuations, queue_timers
+from rqflow.broker.timers import (
+    Continuation,
+    NotificationTry,
+    Timer,
+    TimerOptions,
+    queue_continuations,
+    queue_notifications,
+    queue_timers,
+)
 from rqflow.broker.wake import ScheduleChanged, TimerArmed, publish
 from rqflow.job_ids import run_job_id
 from rqflow.settings import get_settings
@@ -81,6 +89,17 @@ class RedisSignals:
                 pipe.execute()
         except RedisError as exc:  # the wait is committed; the scheduler's reconcile pass arms it
             log.warning("could not arm the retry of workflow run %s: %s", workflow_run_id, exc)
+
+    def notify_later(self, *, delivery_id: int, attempt: int, at: datetime) -> None:
+        """Arm the try's timer and wake the scheduler, in one round trip."""
+        try:
+            with self.connection.pipeline(transaction=True) as pipe:
+                queue_notifications(pipe, [NotificationTry(delivery_id, attempt, at)],
+                                    TimerOptions.from_settings(get_settings()))
+                publish(pipe, TimerArmed())
+                pipe.execute()
+        except RedisError as exc:  # the delivery is committed; the scheduler's reconcile pass arms it
+            log.warning("could not arm notification %s: %s", delivery_id, exc)
 
     def llm_used(self, *, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
         """Add the call to the totals in Redis, where the web process's /metrics reads them (never fails the run)."""

@@ -10,4 +10,5 @@ from __future__ import annotations
 FIRE_TASK = "rqflow.jobs.tasks.execute_scheduled_trigger"  # a timer's occurrence, when it comes due
 RUN_TASK = "rqflow.jobs.tasks.execute_run"  # a ledger row queued on its own (run now, backfill, hand-over)
 CONTINUE_TASK = "rqflow.jobs.tasks.execute_continuation"  # a run that waited for a retry, when its timer comes
+NOTIFY_TASK = "rqflow.jobs.tasks.execute_notification"  # a try at a notification, when its timer comes
 FAILURE_CALLBACK = "rqflow.jobs.failures.job_failed"  # RQ's on_failure callback of every job

@@ -26,8 +26,15 @@ from rq.utils import now, utcformat
 from rq_scheduler import Scheduler
 
 from rqflow.broker.callbacks import on_failure
-from rqflow.broker.tasks import CONTINUE_TASK, FIRE_TASK
-from rqflow.job_ids import CONTINUE_PREFIX, FIRE_PREFIX, continue_job_id, fire_job_id
+from rqflow.broker.tasks import CONTINUE_TASK, FIRE_TASK, NOTIFY_TASK
+from rqflow.job_ids import (
+    CONTINUE_PREFIX,
+    FIRE_PREFIX,
+    NOTIFY_PREFIX,
+    continue_job_id,
+    fire_job_id,
+    notify_job_id,
+)
 from rqflow.settings import Settings
 
 SCHEDULED_SET = Scheduler.scheduled_jobs_key
@@ -36,14 +43,22 @@ TIMER_INDEX = "rqflow:timers"
 BATCH = 2000
 
 
-# The timers rqflow writes whole (the tick moves them without unpickling): occurrences and retries.
-RQFLOW_TIMER_PREFIXES = (FIRE_PREFIX, CONTINUE_PREFIX)
+# The timers rqflow writes whole (the tick moves them without unpickling): occurrences, retries, notifications.
+RQFLOW_TIMER_PREFIXES = (FIRE_PREFIX, CONTINUE_PREFIX, NOTIFY_PREFIX)
 
 
 class Continuation(NamedTuple):
     """A workflow run waiting for a retry: the attempt that comes at ``at``."""
 
     workflow_run_id: int
+    attempt: int
+    at: datetime
+
+
+class NotificationTry(NamedTuple):
+    """A notification whose try ``attempt`` comes at ``at``."""
+
+    delivery_id: int
     attempt: int
     at: datetime
 
@@ -179,15 +194,42 @@ def queue_continuations(pipe: Pipeline, batch: Iterable[Continuation], options: 
             result_ttl=options.result_ttl, status=JobStatus.SCHEDULED, on_failure=on_failure(),
             description=f"workflow run {entry.workflow_run_id}, attempt {entry.attempt}",
         )
-        job.origin = options.queue_name
-        job.save(pipeline=pipe)
-        pipe.zadd(SCHEDULED_SET, {job.id: int(entry.at.timestamp())})
+        _queue_one_shot(pipe, job, options, entry.at)
+
+
+def queue_notifications(pipe: Pipeline, batch: Iterable[NotificationTry], options: TimerOptions) -> None:
+    """Add the commands that arm each notification try's timer to ``pipe``; re-arming the same try overwrites it.
+
+    No failure callback: a try whose process dies is tried again from the database, not failed.
+    """
+    for entry in batch:
+        job = Job.create(
+            NOTIFY_TASK, args=(entry.delivery_id, entry.attempt), connection=pipe,
+            id=notify_job_id(entry.delivery_id, entry.attempt), timeout=options.job_timeout,
+            result_ttl=options.result_ttl, status=JobStatus.SCHEDULED,
+            description=f"notification {entry.delivery_id}, try {entry.attempt}",
+        )
+        _queue_one_shot(pipe, job, options, entry.at)
+
+
+def _queue_one_shot(pipe: Pipeline, job: Job, options: TimerOptions, at: datetime) -> None:
+    job.origin = options.queue_name
+    job.save(pipeline=pipe)
+    pipe.zadd(SCHEDULED_SET, {job.id: int(at.timestamp())})
 
 
 def arm_continuations(connection: Redis, batch: list[Continuation], options: TimerOptions) -> int:
     """Arm retries' timers in one round trip; how many."""
     with connection.pipeline(transaction=False) as pipe:
         queue_continuations(pipe, batch, options)
+        pipe.execute()
+    return len(batch)
+
+
+def arm_notifications(connection: Redis, batch: list[NotificationTry], options: TimerOptions) -> int:
+    """Arm notification tries' timers in one round trip; how many."""
+    with connection.pipeline(transaction=False) as pipe:
+        queue_notifications(pipe, batch, options)
         pipe.execute()
     return len(batch)
 

@@ -3,7 +3,8 @@
 ``execute_scheduled_trigger`` is what a timer enqueues at an occurrence's instant;
 ``execute_run`` runs a ledger row that was queued on its own (run now, catch-up,
 backfill, a buffered occurrence handed over when the previous run ended);
-``execute_continuation`` takes up a run that waited for a retry. Their
+``execute_continuation`` takes up a run that waited for a retry; ``execute_notification``
+makes one try at a notification. Their
 names and arguments are what is stored in Redis, so they do not change.
 """
 
@@ -19,6 +20,7 @@ from rqflow.broker.signals import RedisSignals
 from rqflow.broker.timers import occurrence_of
 from rqflow.jobs.task_context import task_context
 from rqflow.worker.continuation import go_on
+from rqflow.worker.notification import deliver
 from rqflow.worker.occurrence import Delivery, fire, run_queued
 
 
@@ -44,6 +46,11 @@ def execute_continuation(workflow_run_id: int, attempt: int) -> dict[str, Any]:
     rq_job = get_current_job()
     delivery = Delivery(rq_job.id, _aware(rq_job.enqueued_at)) if rq_job else Delivery()
     return go_on(workflow_run_id, attempt, delivery=delivery, signals=RedisSignals(get_redis())).as_result()
+
+
+def execute_notification(delivery_id: int, attempt: int) -> dict[str, object]:
+    """Make try ``attempt`` of a notification, once."""
+    return deliver(delivery_id, attempt, signals=RedisSignals(get_redis()))
 
 
 # Jobs queued by rqflow 0.1 name the task by its old name.

@@ -2,6 +2,7 @@
 
 from rqflow.models.base import Base, utcnow
 from rqflow.models.ledger_total import LedgerTotal
+from rqflow.models.notification import NotificationAttempt, NotificationDelivery
 from rqflow.models.schedule import Schedule
 from rqflow.models.schedule_change import ScheduleChange
 from rqflow.models.schedule_run import ScheduleRun
@@ -15,6 +16,8 @@ __all__ = [
     "Base",
     "LedgerTotal",
     "NodeRun",
+    "NotificationAttempt",
+    "NotificationDelivery",
     "Schedule",
     "ScheduleChange",
     "ScheduleRun",

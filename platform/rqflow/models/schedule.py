@@ -70,6 +70,8 @@ class Schedule(Base):
     # The most one run may spend on model calls (US dollars, tokens); None: no limit but the operator's ceiling.
     max_budget_per_run_usd: Mapped[float | None] = mapped_column(Float)
     max_tokens_per_run: Mapped[int | None] = mapped_column(Integer)
+    # Who hears about which outcomes: a list of {on: [...], webhook: URL} / {on: [...], email: address}.
+    notify: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
     status: Mapped[str] = mapped_column(String(20), default="active")
     # The rq-scheduler entry armed for next_run_at (informational; Redis is rebuilt from next_run_at).

@@ -51,7 +51,7 @@ from rqflow.broker.timers import RQFLOW_TIMER_PREFIXES, SCHEDULED_SET, TimerOpti
 from rqflow.broker.wake import WAKE_CHANNEL, ScheduleChanged, parse
 from rqflow.db import get_sessionmaker
 from rqflow.scheduler.dispatch import LeaseLost, move_due
-from rqflow.scheduler.sync import rearm_retries, reconcile, requeue_lost, sync_schedule
+from rqflow.scheduler.sync import rearm_notifications, rearm_retries, reconcile, requeue_lost, sync_schedule
 from rqflow.services import retention, upkeep
 from rqflow.settings import Settings
 
@@ -136,6 +136,7 @@ class RqflowScheduler(Scheduler):  # type: ignore[misc]  # rq-scheduler ships no
             requeued = requeue_lost(self.connection, upkeep.queued_runs(db, now=now), self.signals)
             report = reconcile(db, self.connection, self.options)
             retries = rearm_retries(db, self.connection, self.options)
+            notifications = rearm_notifications(db, self.connection, self.options)
             self.next_resume = upkeep.next_auto_resume(db)
         abandoned = sum(sweep_abandoned(self.connection, name) for name in (self.settings.queue,
                                                                             self.settings.bulk_queue))
@@ -143,9 +144,9 @@ class RqflowScheduler(Scheduler):  # type: ignore[misc]  # rq-scheduler ships no
         log.info(
             "reconciled %d active schedules in %.3f s: armed %d, cancelled %d, in flight %d; "
             "resumed %d, caught up %d overdue, failed %d lost runs and %d past their deadline, started %d waiting, "
-            "re-queued %d, re-armed %d retries, abandoned jobs %d",
+            "re-queued %d, re-armed %d retries and %d notifications, abandoned jobs %d",
             report.active, self.last_reconcile - started, report.armed, report.cancelled, report.in_flight,
-            resumed, caught_up, lost, timed_out, handed, requeued, retries, abandoned,
+            resumed, caught_up, lost, timed_out, handed, requeued, retries, notifications, abandoned,
         )
         self.changed.clear()  # the full pass covered them
 

@@ -17,18 +17,21 @@ from sqlalchemy.orm import Session
 
 from rqflow.broker.timers import (
     Continuation,
+    NotificationTry,
     Timer,
     TimerOptions,
     arm,
     arm_continuations,
+    arm_notifications,
     armed,
     cancel,
     cancel_schedule,
     index_missing,
     job_statuses,
 )
-from rqflow.job_ids import continue_job_id, fire_job_id
+from rqflow.job_ids import continue_job_id, fire_job_id, notify_job_id
 from rqflow.models import Schedule
+from rqflow.services.notification_deliveries import waiting_tries
 from rqflow.services.overlap import is_bulk
 from rqflow.services.upkeep import QueuedRun, waiting_for_retry
 from rqflow.signals import SchedulerSignals
@@ -106,6 +109,16 @@ def rearm_retries(db: Session, connection: Redis, options: TimerOptions) -> int:
     statuses = job_statuses(connection, list(ids))
     lost = [entry for job_id, entry in ids.items() if statuses[job_id] not in IN_FLIGHT | {"scheduled"}]
     return arm_continuations(connection, lost, options) if lost else 0
+
+
+def rearm_notifications(db: Session, connection: Redis, options: TimerOptions) -> int:
+    """Arm again the timer of every pending notification's next try whose timer Redis lost (a flush, a worker that
+    died between its commit and arming it, or while sending); return how many. Its take-up sends it once."""
+    tries = {notify_job_id(entry.delivery_id, entry.attempt): entry for entry in waiting_tries(db)}
+    statuses = job_statuses(connection, list(tries))
+    lost = [NotificationTry(entry.delivery_id, entry.attempt, entry.at)
+            for job_id, entry in tries.items() if statuses[job_id] not in IN_FLIGHT | {"scheduled"}]
+    return arm_notifications(connection, lost, options) if lost else 0
 
 
 def requeue_lost(connection: Redis, runs: list[QueuedRun], signals: SchedulerSignals) -> int:

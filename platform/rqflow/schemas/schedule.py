@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from rqflow.schemas.common import MAX_DB_INT, NO_NUL, Instant, LongText, Name, RowId, StrictInput
+from rqflow.schemas.notify import NotifyEntry, NotifyList
 
 ScheduleType = Literal["cron", "interval", "once"]
 ScheduleStatus = Literal["active", "paused", "stopped"]
@@ -68,6 +69,7 @@ class ScheduleCreate(ScheduleFields):
     run_retention_days: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=RETENTION_HELP)
     max_budget_per_run_usd: float | None = Field(default=None, gt=0, le=1e9, description=BUDGET_HELP)
     max_tokens_per_run: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=TOKENS_HELP)
+    notify: NotifyList | None = None
 
 
 class SchedulePreviewRequest(ScheduleFields):
@@ -109,6 +111,7 @@ class ScheduleUpdate(StrictInput):
     run_retention_days: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=RETENTION_HELP)
     max_budget_per_run_usd: float | None = Field(default=None, gt=0, le=1e9, description=BUDGET_HELP)
     max_tokens_per_run: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=TOKENS_HELP)
+    notify: NotifyList | None = None
 
 
 class SchedulePublic(BaseModel):
@@ -139,6 +142,7 @@ class SchedulePublic(BaseModel):
     run_retention_days: int | None
     max_budget_per_run_usd: float | None
     max_tokens_per_run: int | None
+    notify: list[NotifyEntry] | None
     status: ScheduleStatus
     paused_reason: str
     paused_at: datetime | None

@@ -16,7 +16,7 @@ AUDITED_FIELDS = (
     "name", "description", "workflow_id", "trigger_node_id", "schedule_type", "cron_expression",
     "interval_seconds", "run_at", "timezone", "start_at", "end_at", "max_runs", "trigger_payload",
     "catchup_policy", "catchup_window_seconds", "overlap_policy", "jitter_seconds", "pause_after_failures",
-    "run_timeout_seconds", "run_retention_days", "max_budget_per_run_usd", "max_tokens_per_run",
+    "run_timeout_seconds", "run_retention_days", "max_budget_per_run_usd", "max_tokens_per_run", "notify",
     "status", "paused_reason", "paused_until",
 )
 SYSTEM_SCHEDULER = "system:scheduler"

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from rqflow.job_ids import fire_job_id
 from rqflow.models import Schedule, ScheduleRun
+from rqflow.services import notifications
 from rqflow.services.audit import record_change
 from rqflow.services.overlap import Admission, admit
 from rqflow.services.schedule_rules import Cadenced, spec_of
@@ -83,9 +84,11 @@ def advance_schedule(
         due, now=now, policy=_policy(schedule.catchup_policy), window_seconds=schedule.catchup_window_seconds,
         grace=misfire_grace(), fire_at=lambda t: fire_at(schedule.id, t, schedule.jitter_seconds),
     )
-    for when, reason in plan.missed:
-        if when not in existing:
-            _add_not_run(db, schedule, when, not_run.status, not_run.reason or reason, now)
+    not_run_rows = [_add_not_run(db, schedule, when, not_run.status, not_run.reason or reason, now)
+                    for when, reason in plan.missed if when not in existing]
+    missed = [row for row in not_run_rows if row.status == "missed"]
+    if missed:
+        notifications.notify_missed(db, schedule, missed, now=now, signals=signals)
     chosen = [when for when in plan.run if when not in existing]
     if schedule.max_runs is not None:
         room = max(schedule.max_runs - schedule.run_count, 0)
@@ -133,11 +136,14 @@ def recorded_instants(db: Session, schedule_id: str, due: list[datetime]) -> set
     return set(db.scalars(query))
 
 
-def _add_not_run(db: Session, schedule: Schedule, when: datetime, status: str, reason: str, now: datetime) -> None:
-    db.add(ScheduleRun(scheduled_job_id=schedule.id, scheduled_for=when, trigger_kind="schedule", status=status,
-                       reason=reason[:255], finished_at=now, created_at=now))
+def _add_not_run(db: Session, schedule: Schedule, when: datetime, status: str, reason: str,
+                 now: datetime) -> ScheduleRun:
+    row = ScheduleRun(scheduled_job_id=schedule.id, scheduled_for=when, trigger_kind="schedule", status=status,
+                      reason=reason[:255], finished_at=now, created_at=now)
+    db.add(row)
     if status == "missed":
         schedule.missed_count += 1
+    return row
 
 
 def _waiting_row(schedule: Schedule, when: datetime, now: datetime) -> ScheduleRun:

@@ -17,7 +17,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from rqflow.models import UserDailySpend
+from rqflow.services import notifications
 from rqflow.settings import get_settings
+from rqflow.signals import SchedulerSignals
 
 BUDGET_SKIP_REASON = "budget: the user's daily budget for model calls is spent (RQFLOW_USER_DAILY_BUDGET_USD)"
 
@@ -27,8 +29,12 @@ def limited() -> bool:
     return get_settings().user_daily_budget_usd is not None
 
 
-def add_spend(db: Session, user_id: int, *, spent: tuple[int, float], now: datetime) -> None:
-    """Add a run's spending (tokens, US dollars) to the user's day; nothing for a run that spent nothing."""
+def add_spend(db: Session, user_id: int, *, spent: tuple[int, float], now: datetime,
+              signals: SchedulerSignals) -> None:
+    """Add a run's spending (tokens, US dollars) to the user's day; nothing for a run that spent nothing.
+
+    The run that takes the day across 80 % of the budget sends the ``daily_budget`` notifications.
+    """
     tokens, cost = spent
     if not tokens and not cost:
         return
@@ -38,6 +44,12 @@ def add_spend(db: Session, user_id: int, *, spent: tuple[int, float], now: datet
                .on_conflict_do_nothing(index_elements=["user_profile_id", "day"]))
     db.execute(update(UserDailySpend).where(UserDailySpend.user_profile_id == user_id, UserDailySpend.day == day)
                .values(cost_usd=UserDailySpend.cost_usd + cost, tokens=UserDailySpend.tokens + tokens))
+    budget = get_settings().user_daily_budget_usd
+    if budget is not None and cost:
+        after = spent_today(db, user_id, now)
+        if notifications.crossed_warning(after - cost, after, budget):
+            notifications.notify_daily_budget(db, user_id, spent_usd=after, budget_usd=budget, now=now,
+                                              signals=signals)
 
 
 def spent_today(db: Session, user_id: int, now: datetime) -> float:

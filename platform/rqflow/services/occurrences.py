@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from rqflow.events import ScheduleEvent, ScheduleTarget
 from rqflow.models import NodeRun, Schedule, ScheduleRun, WorkflowRun
 from rqflow.schemas.schedule import OverlapPolicy
-from rqflow.services import concurrency, daily_budget
+from rqflow.services import concurrency, daily_budget, notifications
 from rqflow.services.audit import SYSTEM_WORKER, snapshot
 from rqflow.services.catchup import (
     advance_schedule,
@@ -311,7 +311,7 @@ def finish_run(
         return
     if not error and quiet_success(facts) and not concurrency.limited():
         end_succeeded(db, run_id, facts, reason=reason, now=now, spent=spent)
-        daily_budget.add_spend(db, facts.user_profile_id, spent=spent, now=now)
+        daily_budget.add_spend(db, facts.user_profile_id, spent=spent, now=now, signals=signals)
         db.commit()
         return
     schedule = lock_schedule(db, schedule_id)
@@ -343,7 +343,9 @@ def end_run(
     run.error, run.reason, run.finished_at = error, reason or run.reason, now
     run.duration_seconds = (now - run.started_at).total_seconds() if run.started_at else None
     _count_outcome(db, schedule, run, error, now, signals)
-    daily_budget.add_spend(db, schedule.user_profile_id, spent=(run.total_tokens, run.total_cost_usd), now=now)
+    notifications.notify_run(db, schedule, run, now=now, signals=signals)
+    daily_budget.add_spend(db, schedule.user_profile_id, spent=(run.total_tokens, run.total_cost_usd), now=now,
+                           signals=signals)
     hand_over(db, schedule, now=now, signals=signals)
     hand_over_places(db, schedule, now=now, signals=signals)
 
@@ -362,6 +364,7 @@ def _count_outcome(
     if error and limit is not None and schedule.consecutive_failures >= limit and schedule.status == "active":
         reason = f"paused after {schedule.consecutive_failures} consecutive failed runs (pause_after_failures={limit})"
         pause(db, schedule, now=now, actor=SYSTEM_WORKER, signals=signals, reason=reason)
+        notifications.notify_auto_paused(db, schedule, reason=reason, now=now, signals=signals)
 
 
 def _reload(db: Session, run_id: int) -> ScheduleRun | None:

@@ -1,4 +1,5 @@
-"""The retention sweep: delete old ledger rows, their workflow and node runs, and old audit rows, in small batches.
+"""The retention sweep: delete old ledger rows, their workflow and node runs, old notifications and old audit rows,
+in small batches.
 
 The leading scheduler calls :func:`sweep` with a time budget on each pass of its loop, so
 a backlog of millions of rows is worked off a batch at a time between its other duties,
@@ -23,7 +24,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Delete, Select, delete, select, tuple_
 from sqlalchemy.orm import Session
 
-from rqflow.models import NodeRun, Schedule, ScheduleChange, ScheduleRun, WorkflowRun
+from rqflow.models import NodeRun, NotificationDelivery, Schedule, ScheduleChange, ScheduleRun, WorkflowRun
 from rqflow.models.ledger_total import ENDED_STATUSES
 from rqflow.settings import get_settings
 
@@ -37,11 +38,12 @@ class SweepReport:
     runs: int = 0
     workflow_runs: int = 0
     changes: int = 0
+    notifications: int = 0
     by_status: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
     def rows(self) -> int:
-        return self.runs + self.workflow_runs + self.changes
+        return self.runs + self.workflow_runs + self.changes + self.notifications
 
 
 def sweep(db: Session, *, now: datetime, budget_seconds: float) -> SweepReport:
@@ -57,6 +59,8 @@ def sweep(db: Session, *, now: datetime, budget_seconds: float) -> SweepReport:
             return report
     orphan_cutoff = now - timedelta(days=get_settings().run_retention_days)
     while _sweep_orphans_batch(db, orphan_cutoff, report) and time.monotonic() < deadline:
+        pass
+    while _sweep_notifications_batch(db, orphan_cutoff, report) and time.monotonic() < deadline:
         pass
     audit_cutoff = now - timedelta(days=get_settings().audit_retention_days)
     while _sweep_changes_batch(db, audit_cutoff, report) and time.monotonic() < deadline:
@@ -119,6 +123,19 @@ def _sweep_orphans_batch(db: Session, cutoff: datetime, report: SweepReport) -> 
         return False
     db.execute(delete(NodeRun).where(NodeRun.workflow_run_id.in_(ids)))
     report.workflow_runs += _deleted(db, delete(WorkflowRun).where(WorkflowRun.id.in_(ids)))
+    db.commit()
+    return True
+
+
+def _sweep_notifications_batch(db: Session, cutoff: datetime, report: SweepReport) -> bool:
+    """Old notifications that are done (delivered or failed), with their tries (a foreign key's cascade)."""
+    ids = list(db.scalars(select(NotificationDelivery.id).where(
+        NotificationDelivery.created_at < cutoff, NotificationDelivery.status != "pending")
+        .order_by(NotificationDelivery.created_at).limit(get_settings().retention_batch_size)))
+    if not ids:
+        db.rollback()
+        return False
+    report.notifications += _deleted(db, delete(NotificationDelivery).where(NotificationDelivery.id.in_(ids)))
     db.commit()
     return True
 

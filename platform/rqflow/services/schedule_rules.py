@@ -72,6 +72,7 @@ def check_schedule(schedule: Schedule, *, now: datetime, is_new: bool) -> None:
     _check_run_timeout(schedule)
     _check_retention(schedule)
     _check_budget(schedule)
+    _check_notify(schedule)
     if schedule.schedule_type == "once" and schedule.run_at is not None and schedule.run_at <= now and is_new:
         raise RunAtInPast(f"run_at {schedule.run_at.isoformat()} is in the past")
     if is_new and spec.next_after(now) is None:
@@ -104,6 +105,29 @@ def _check_budget(schedule: Schedule) -> None:
     if schedule.max_tokens_per_run is not None and schedule.max_tokens_per_run > settings.max_tokens_per_run:
         raise InvalidInput(f"max_tokens_per_run {schedule.max_tokens_per_run} is more than this server allows "
                            f"({settings.max_tokens_per_run}, RQFLOW_MAX_TOKENS_PER_RUN)", field="max_tokens_per_run")
+
+
+def _check_notify(schedule: Schedule) -> None:
+    """Email entries need the operator's SMTP server, and an address the operator allows (RQFLOW_NOTIFY_EMAIL_ALLOW)."""
+    settings = get_settings()
+    for index, entry in enumerate(schedule.notify or []):
+        address = entry.get("email")
+        if address is None:
+            continue
+        field = f"notify.{index}.email"
+        if settings.smtp_url is None:
+            raise InvalidInput("this server sends no email (RQFLOW_SMTP_URL is not set); use a webhook", field=field)
+        if not email_allowed(address, settings.notify_email_allow):
+            raise InvalidInput(f"{address} is not an address this server sends to (RQFLOW_NOTIFY_EMAIL_ALLOW)",
+                               field=field)
+
+
+def email_allowed(address: str, allowed: list[str]) -> bool:
+    """Whether the operator's list (domains and addresses; empty: any) lets email go to ``address``."""
+    if not allowed:
+        return True
+    domain = address.rpartition("@")[2].lower()
+    return any(entry.lower() in (address.lower(), domain) for entry in allowed)
 
 
 def _check_kind_fields(schedule: Schedule) -> None:

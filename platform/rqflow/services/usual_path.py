@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from rqflow.job_ids import fire_job_id
 from rqflow.models import Schedule, ScheduleRun
+from rqflow.services.notifications import wants
 from rqflow.services.overlap import holds_slot
 from rqflow.services.run_deadlines import deadline_for
 
@@ -83,7 +84,7 @@ ADVANCE = (update(SCHEDULES).where(SCHEDULES.c.id == bindparam("schedule_id"))
            .values(run_count=SCHEDULES.c.run_count + 1))
 READ_FOR_END = (
     select(RUNS.c.status.label("run_status"), RUNS.c.started_at, RUNS.c.trigger_kind,
-           SCHEDULES.c.consecutive_failures, SCHEDULES.c.user_profile_id,
+           SCHEDULES.c.consecutive_failures, SCHEDULES.c.user_profile_id, SCHEDULES.c.notify,
            exists().where(OTHER_RUNS.c.scheduled_job_id == SCHEDULES.c.id,
                           OTHER_RUNS.c.status == "waiting").label("waiting"))
     .join_from(SCHEDULES, RUNS, RUNS.c.scheduled_job_id == SCHEDULES.c.id)
@@ -124,6 +125,7 @@ class EndFacts:
     trigger_kind: str
     consecutive_failures: int
     user_profile_id: int
+    notify: list[dict[str, Any]] | None
     waiting: bool  # a run of the schedule waits for the slot
 
 
@@ -134,9 +136,10 @@ def read_for_end(db: Session, schedule_id: str, run_id: int) -> EndFacts | None:
 
 
 def quiet_success(facts: EndFacts) -> bool:
-    """A success that changes nothing but the row: no failure streak to reset, nobody waiting for the slot."""
+    """A success that changes nothing but the row: no failure streak to reset, nobody waiting for the slot, nobody
+    to notify."""
     return facts.run_status == "running" and not facts.waiting and (
-        facts.trigger_kind != "schedule" or facts.consecutive_failures == 0)
+        facts.trigger_kind != "schedule" or facts.consecutive_failures == 0) and not wants(facts.notify, "succeeded")
 
 
 def end_succeeded(db: Session, run_id: int, facts: EndFacts, *, reason: str, now: datetime,

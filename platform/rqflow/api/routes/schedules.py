@@ -1,4 +1,4 @@
-"""``/api/v1/schedules``: schedules, their pause/resume/trigger actions, and their runs."""
+"""``/api/v1/schedules``: schedules, their pause/resume/trigger actions, their runs and their notifications."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ from rqflow.schemas.schedule import (
     ScheduleStatus,
     ScheduleUpdate,
 )
-from rqflow.services import audit, backfill, previews
+from rqflow.schemas.notify import NotificationPublic
+from rqflow.services import audit, backfill, notification_deliveries, previews
 from rqflow.services import schedules as service
 from rqflow.services.presenters import schedule_public
 
@@ -121,6 +122,17 @@ def list_runs(
         db=db, owner=user, schedule_id=schedule_id, status=status, limit=limit, offset=offset
     )
     return Page(items=[RunPublic.model_validate(r) for r in items], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{schedule_id}/notifications", response_model=Page[NotificationPublic])
+def list_notifications(
+    schedule_id: str, db: SessionDep, user: CurrentUser, limit: Limit = 50, offset: Offset = 0,
+) -> Page[NotificationPublic]:
+    """The notifications the schedule's ``notify`` entries sent, newest first, each with every try."""
+    items, total = notification_deliveries.list_deliveries(db=db, owner=user, schedule_id=schedule_id, limit=limit,
+                                                           offset=offset)
+    return Page(items=[NotificationPublic.model_validate(item) for item in items], total=total, limit=limit,
+                offset=offset)
 
 
 @router.post("/{schedule_id}/backfill", response_model=BackfillPublic, status_code=status.HTTP_202_ACCEPTED)

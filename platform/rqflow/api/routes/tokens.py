@@ -1,4 +1,4 @@
-"""``/api/v1/tokens``: the caller's own API tokens: list, issue, revoke."""
+"""``/api/v1/tokens``: the caller's own API tokens: list, issue, revoke; and the secret that signs their webhooks."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ from rqflow.api.deps import CurrentUser, SessionDep
 from rqflow.api.routing import SlashTolerantRouter
 from rqflow.models import ApiToken
 from rqflow.schemas.common import MAX_DB_INT
+from rqflow.schemas.notify import WebhookSecretPublic
 from rqflow.schemas.token import TokenCreate, TokenIssued, TokenPublic
+from rqflow.services import notification_deliveries
 from rqflow.services import users as service
 
 router = SlashTolerantRouter(prefix="/api/v1/tokens", tags=["tokens"])
+secret_router = SlashTolerantRouter(prefix="/api/v1/webhook-secret", tags=["tokens"])
 TokenId = Annotated[int, Path(ge=1, le=MAX_DB_INT)]
 
 
@@ -43,3 +46,15 @@ def token_public(row: ApiToken) -> TokenPublic:
     """A token's row as the API shows it."""
     return TokenPublic(id=row.id, name=row.label, created_at=row.created_at, expires_at=row.expires_at,
                        last_used_at=row.last_used_at, revoked_at=row.revoked_at)
+
+
+@secret_router.get("", response_model=WebhookSecretPublic)
+def get_webhook_secret(db: SessionDep, user: CurrentUser) -> WebhookSecretPublic:
+    """The secret your webhook notifications are signed with (made on first use), and how to check a signature."""
+    return WebhookSecretPublic(secret=notification_deliveries.webhook_secret(db, user.id))
+
+
+@secret_router.post("/rotate", response_model=WebhookSecretPublic)
+def rotate_webhook_secret(db: SessionDep, user: CurrentUser) -> WebhookSecretPublic:
+    """Replace your webhook secret; every try sent from now on is signed with the new one."""
+    return WebhookSecretPublic(secret=notification_deliveries.rotate_webhook_secret(db, user.id))
