@@ -434,7 +434,7 @@ def weekday_schedule(workflow_id: int, **overrides: Any) -> dict[str, Any]:
         "end_at": None, "max_runs": None, "trigger_payload": None, "catchup_policy": "latest",
         "catchup_window_seconds": None, "overlap_policy": "skip", "jitter_seconds": 0,
         "pause_after_failures": None, "run_timeout_seconds": None,
-        "run_retention_days": None, "max_budget_per_run_usd": None, "max_tokens_per_run": None,
+        "run_retention_days": None, "max_budget_per_run_usd": None, "max_tokens_per_run": None, "notify": None,
         "status": "active", "paused_reason": "", "paused_at": None, "paused_until": None,
         "next_run_at": "2031-03-28T08:00:00Z", "last_run_at": None, "run_count": 0, "error_count": 0,
         "consecutive_failures": 0, "missed_count": 0, "last_error": "", "created_at": "<time>",

@@ -7,12 +7,13 @@ are not allowed there, so ``trigger_payload`` travels as a JSON text.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from rqflow.schemas.common import MAX_DB_INT, NO_NUL, Instant, RowId, StrictInput
 from rqflow.schemas.json_values import UnsafeJson, loads_safe
+from rqflow.schemas.notify import MAX_NOTIFY_ENTRIES, parse_notify_line
 from rqflow.schemas.schedule import (
     CatchupPolicy,
     IntervalSeconds,
@@ -72,6 +73,18 @@ class ScheduleCreateInput(ToolInput):
         "The most one run may spend on model calls, in US dollars; null: no budget."))
     max_tokens_per_run: int | None = Field(default=None, ge=1, le=MAX_DB_INT, description=(
         "The most tokens one run's model calls may use; null: no limit."))
+    notify: list[Annotated[str, Field(max_length=2100, pattern=NO_NUL)]] | None = Field(
+        default=None, max_length=MAX_NOTIFY_ENTRIES, description=(
+            "Who hears about runs, one entry each: the outcomes, a space, then a webhook URL or an email address, "
+            "e.g. 'failed,timeout https://hooks.example.com/x' or 'succeeded ops@example.com'. Outcomes: "
+            "succeeded, failed, timeout, budget_exceeded, missed, auto_paused, daily_budget."))
+
+    @field_validator("notify")
+    @classmethod
+    def _notify_lines(cls, value: list[str] | None) -> list[str] | None:
+        for line in value or []:
+            parse_notify_line(line)  # its ValueError names the line and what is wrong
+        return value
 
     @field_validator("trigger_payload")
     @classmethod
@@ -85,6 +98,8 @@ class ScheduleCreateInput(ToolInput):
         given = {name: value for name, value in self.model_dump().items() if value is not None}
         if "trigger_payload" in given:
             given["trigger_payload"] = loads_safe(given["trigger_payload"])
+        if "notify" in given:
+            given["notify"] = [parse_notify_line(line).model_dump() for line in given["notify"]]
         return ScheduleCreate.model_validate(given)
 
 

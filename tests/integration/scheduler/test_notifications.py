@@ -17,7 +17,14 @@ from sqlalchemy import func, select
 from rqflow.broker.timers import SCHEDULED_SET, TimerOptions
 from rqflow.db import session_scope
 from rqflow.job_ids import notify_job_id
-from rqflow.models import NotificationAttempt, NotificationDelivery, Schedule, ScheduleRun, WorkflowRun, utcnow
+from rqflow.models import (
+    NotificationAttempt,
+    NotificationDelivery,
+    Schedule,
+    ScheduleRun,
+    WorkflowRun,
+    utcnow,
+)
 from rqflow.models.schedule_run import TIMEOUT_REASON
 from rqflow.notify.webhook import verify
 from rqflow.scheduler.sync import rearm_notifications

@@ -12,6 +12,7 @@ from rqflow.api.routing import SlashTolerantRouter
 from rqflow.broker.trigger_rate import check_trigger_rate
 from rqflow.models import utcnow
 from rqflow.schemas.common import NO_NUL, Page
+from rqflow.schemas.notify import NotificationPublic
 from rqflow.schemas.schedule import (
     BackfillPublic,
     BackfillRequest,
@@ -26,7 +27,6 @@ from rqflow.schemas.schedule import (
     ScheduleStatus,
     ScheduleUpdate,
 )
-from rqflow.schemas.notify import NotificationPublic
 from rqflow.services import audit, backfill, notification_deliveries, previews
 from rqflow.services import schedules as service
 from rqflow.services.presenters import schedule_public
