@@ -102,6 +102,12 @@ class ApiClient:
         return collect(lambda size, start: self._get(path, {**query, "limit": size, "offset": start}),
                        limit=limit, offset=offset)
 
+    def list_notifications(self, schedule_id: str, *, limit: int = 50, offset: int = 0) -> Json:
+        """The notifications the schedule's ``notify`` entries sent, newest first, following the API's pages."""
+        path = f"/api/v1/schedules/{_segment(schedule_id)}/notifications"
+        return collect(lambda size, start: self._get(path, {"limit": size, "offset": start}),
+                       limit=limit, offset=offset)
+
     # -- workflows -------------------------------------------------------------------------------
 
     def list_workflows(self, *, limit: int = 50, offset: int = 0) -> Json:

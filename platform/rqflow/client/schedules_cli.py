@@ -1,4 +1,5 @@
-"""``rqflow schedules ...``: list, show, create, pause, resume, trigger, runs and delete, over the REST API.
+"""``rqflow schedules ...`` over the REST API: list, show, create, pause, resume, trigger, runs, notifications
+and delete.
 
 Each command parses its options, makes one call (two for tables that need more), and prints a table
 or, with ``--json``, the API's answer. Schedules are addressed by id: the API has no lookup by name
@@ -8,6 +9,8 @@ or, with ``--json``, the API's answer. Schedules are addressed by id: the API ha
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -27,6 +30,7 @@ app = typer.Typer(help="Manage schedules through the REST API (RQFLOW_API_URL, R
 ScheduleId = Annotated[str, typer.Argument(help="The schedule's id (`rqflow schedules list` shows it).")]
 ScheduleStatus = Literal["active", "paused", "stopped"]
 RunStatus = Literal["waiting", "enqueued", "running", "succeeded", "failed", "skipped", "missed"]
+NOTIFY_EXAMPLE = "failed,timeout https://hooks.example.com/x"
 
 
 @app.command("list")
@@ -87,6 +91,11 @@ def create(
     = None,
     keep_days: Annotated[int | None, typer.Option(
         min=1, help="Keep this schedule's runs this many days; default: the server's.")] = None,
+    notify: Annotated[list[str] | None, typer.Option(
+        metavar="LINE", help=f"Who hears about which outcomes, one entry per --notify (repeat it): outcomes, "
+                             f"a space, then a webhook URL or an email address, e.g. '{NOTIFY_EXAMPLE}'. Outcomes: "
+                             "succeeded, failed, timeout, budget_exceeded, missed, auto_paused, daily_budget.")]
+    = None,
     as_json: JsonOption = False,
 ) -> None:
     """Create an active schedule (exactly one of --cron, --interval, --at) and show it."""
@@ -94,8 +103,9 @@ def create(
             **_cadence(cron=cron, interval=interval, at=at, timezone=timezone),
             **_optional(trigger_payload=_payload(payload), catchup_policy=catchup, overlap_policy=overlap,
                         max_runs=max_runs, run_timeout_seconds=run_timeout, max_budget_per_run_usd=budget_usd,
-                        max_tokens_per_run=max_tokens, run_retention_days=keep_days)}
-    with api(ctx) as client:
+                        max_tokens_per_run=max_tokens, run_retention_days=keep_days,
+                        notify=_notify(notify or []))}
+    with api(ctx) as client, _naming_notify(notify or []):
         item = client.create_schedule(body)
     emit(item, as_json=as_json, render=lambda: tables.schedule_panel(item, now=_now()))
 
@@ -139,6 +149,41 @@ def _payload(text: str | None) -> Any:
         return json.loads(text)
     except ValueError as exc:
         fail(f"--payload: not valid JSON: {exc}", code=1)
+
+
+def _notify(lines: list[str]) -> list[dict[str, Any]] | None:
+    """The ``--notify`` lines as the API's ``notify`` entries; a line without outcomes and a target stops here.
+
+    The notation's reader (``rqflow.schemas.notify.parse_notify_line``) is a layer this client may not
+    import (docs/ARCHITECTURE.md, Layers), so the line is only split here, as that reader splits it,
+    and the API checks the entry; :func:`_naming_notify` turns its refusal back into the line.
+    """
+    entries = []
+    for line in lines:
+        outcomes, _, target = line.strip().partition(" ")
+        if not outcomes or not target.strip():
+            fail(f"--notify {line.strip()!r}: write the outcomes, a space, then a URL or an email address "
+                 f"({NOTIFY_EXAMPLE})", code=1)
+        kind = "webhook" if "://" in target else "email"
+        words = [word.strip() for word in outcomes.split(",") if word.strip()]
+        entries.append({"on": words, kind: target.strip()})
+    return entries or None
+
+
+@contextmanager
+def _naming_notify(lines: list[str]) -> Iterator[None]:
+    """The API's refusal of ``notify.N…`` said about the N-th ``--notify`` as typed, not about a list index."""
+    from rqflow.client.api_client import ApiRefused  # imported late, as commands.api does (httpx is slow)
+
+    try:
+        yield
+    except ApiRefused as exc:
+        parts = (exc.field or "").split(".")
+        if parts[0] != "notify" or len(parts) < 2 or not parts[1].isdigit() or int(parts[1]) >= len(lines):
+            raise
+        detail = exc.message.removeprefix(f"{exc.field}: ")
+        where = ".".join(parts[2:]) or "entry"
+        fail(f"--notify {lines[int(parts[1])].strip()!r}: {where}: {detail}", code=1)
 
 
 def _optional(**values: Any) -> dict[str, Any]:
@@ -199,6 +244,18 @@ def runs(
         page = client.list_runs(schedule_id, status=status, limit=limit, offset=offset)
         timezone = None if as_json else client.get_schedule(schedule_id)["timezone"]
     emit(page, as_json=as_json, render=lambda: tables.runs_table(page, timezone=timezone))
+
+
+@app.command("notifications")
+def notifications(
+    ctx: typer.Context, schedule_id: ScheduleId, limit: LimitOption = 50, offset: OffsetOption = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """What the schedule's --notify entries sent, newest first: when, outcome, target, status, tries, last error."""
+    with api(ctx) as client:
+        page = client.list_notifications(schedule_id, limit=limit, offset=offset)
+        timezone = None if as_json else client.get_schedule(schedule_id)["timezone"]
+    emit(page, as_json=as_json, render=lambda: tables.notifications_table(page, timezone=timezone, now=_now()))
 
 
 @app.command("delete")

@@ -20,7 +20,7 @@ from rqflow.client.humanize import NOTHING, duration, lateness, local_time, rela
 Json = dict[str, Any]
 STATUS_STYLES = {"active": "green", "paused": "yellow", "stopped": "dim", "succeeded": "green", "failed": "red",
                  "running": "cyan", "enqueued": "cyan", "waiting": "cyan", "retrying": "yellow", "skipped": "yellow",
-                 "missed": "red"}
+                 "missed": "red", "delivered": "green", "pending": "cyan"}
 # A table cell shows the first line of an error, this long at most; `show` and --json give it whole.
 ERROR_WIDTH = 60
 ID_WIDTH = 36  # a schedule id is a UUID
@@ -136,6 +136,26 @@ def _run_note(run: Json, zone: Any) -> str:
     note = _first_line(run["error"] or run["reason"])
     if run["status"] == "retrying" and run.get("next_attempt_at"):
         return f"next attempt {local_time(run['next_attempt_at'], zone)}: {note}"
+    return note
+
+
+def notifications_table(page: Json, *, timezone: str | None, now: datetime) -> Table:
+    """The ``schedules notifications`` table, newest first, times in the schedule's zone."""
+    zone = zone_of(timezone)
+    table = Table(title=_title("notifications", page), title_justify="left")
+    for column in ("id", "when", "outcome", "channel", "target", "status", "tries", "last error"):
+        table.add_column(column, justify="right" if column == "tries" else "left", overflow="fold")
+    for item in page["items"]:
+        _add(table, str(item["id"]), when(item["created_at"], zone, now), item["outcome"], item["channel"],
+             item["target"], status_text(item["status"]), str(item["attempts"]), _delivery_note(item, zone))
+    return table
+
+
+def _delivery_note(item: Json, zone: Any) -> str:
+    """The last try's error; for a delivery still pending, when it tries again."""
+    note = _first_line(item["last_error"]) or NOTHING
+    if item["status"] == "pending" and item["next_attempt_at"]:
+        return f"next try {local_time(item['next_attempt_at'], zone)}: {note}"
     return note
 
 

@@ -29,12 +29,10 @@ def limited() -> bool:
     return get_settings().user_daily_budget_usd is not None
 
 
-def add_spend(db: Session, user_id: int, *, spent: tuple[int, float], now: datetime,
-              signals: SchedulerSignals) -> None:
-    """Add a run's spending (tokens, US dollars) to the user's day; nothing for a run that spent nothing.
-
-    The run that takes the day across 80 % of the budget sends the ``daily_budget`` notifications.
-    """
+def add_spend(db: Session, user_id: int, *, spent: tuple[int, float], now: datetime, signals: SchedulerSignals,
+              schedule_id: str) -> None:
+    """Add a run of ``schedule_id``'s spending (tokens, US dollars) to the user's day; nothing for a run that spent
+    nothing. The run that takes the day across 80 % of the budget sends the ``daily_budget`` notifications."""
     tokens, cost = spent
     if not tokens and not cost:
         return
@@ -49,7 +47,7 @@ def add_spend(db: Session, user_id: int, *, spent: tuple[int, float], now: datet
         after = spent_today(db, user_id, now)
         if notifications.crossed_warning(after - cost, after, budget):
             notifications.notify_daily_budget(db, user_id, spent_usd=after, budget_usd=budget, now=now,
-                                              signals=signals)
+                                              signals=signals, crossed_by=schedule_id)
 
 
 def spent_today(db: Session, user_id: int, now: datetime) -> float:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from rqflow.db import on_commit
@@ -107,14 +107,16 @@ def notify_auto_paused(db: Session, schedule: Schedule, *, reason: str, now: dat
 
 
 def notify_daily_budget(db: Session, user_id: int, *, spent_usd: float, budget_usd: float, now: datetime,
-                        signals: SchedulerSignals) -> int:
-    """Tell every distinct target of the user's schedules that hears about ``daily_budget``; how many deliveries.
+                        signals: SchedulerSignals, crossed_by: str) -> int:
+    """Tell every distinct target that hears about ``daily_budget`` on the user's schedules still going, and on
+    ``crossed_by`` (the schedule whose run crossed the line, stopped or not); how many deliveries.
 
     Each delivery is listed under the schedule whose entry asked for it.
     """
     user = db.get(UserProfile, user_id)
-    schedules = db.scalars(select(Schedule).where(Schedule.user_profile_id == user_id, Schedule.notify.is_not(None),
-                                                  Schedule.status != "stopped").order_by(Schedule.created_at))
+    schedules = db.scalars(select(Schedule).where(
+        Schedule.user_profile_id == user_id, Schedule.notify.is_not(None),
+        or_(Schedule.status != "stopped", Schedule.id == crossed_by)).order_by(Schedule.created_at))
     body = {"outcome": "daily_budget", "user": user.name if user else str(user_id), "day": now.date().isoformat(),
             "spent_usd": round(spent_usd, 6), "budget_usd": budget_usd,
             "message": f"{spent_usd / budget_usd:.0%} of today's budget for model calls is spent (UTC day); "

@@ -311,7 +311,8 @@ def finish_run(
         return
     if not error and quiet_success(facts) and not concurrency.limited():
         end_succeeded(db, run_id, facts, reason=reason, now=now, spent=spent)
-        daily_budget.add_spend(db, facts.user_profile_id, spent=spent, now=now, signals=signals)
+        daily_budget.add_spend(db, facts.user_profile_id, spent=spent, now=now, signals=signals,
+                               schedule_id=schedule_id)
         db.commit()
         return
     schedule = lock_schedule(db, schedule_id)
@@ -345,7 +346,7 @@ def end_run(
     _count_outcome(db, schedule, run, error, now, signals)
     notifications.notify_run(db, schedule, run, now=now, signals=signals)
     daily_budget.add_spend(db, schedule.user_profile_id, spent=(run.total_tokens, run.total_cost_usd), now=now,
-                           signals=signals)
+                           signals=signals, schedule_id=schedule.id)
     hand_over(db, schedule, now=now, signals=signals)
     hand_over_places(db, schedule, now=now, signals=signals)
 

@@ -17,6 +17,7 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from rqflow.errors import InvalidInput
+from rqflow.schemas.notify import MAX_NOTIFY_ENTRIES, notify_line, parse_notify_line
 from rqflow.schemas.schedule import ScheduleCreate, SchedulePreviewRequest, ScheduleUpdate
 from rqflow.services.schedule_rules import SPACING_FIELD
 from rqflow.timing import resolve_timezone
@@ -28,7 +29,7 @@ MAX_FORM_FIELDS = 100
 CADENCE_FIELDS = ("schedule_type", "cron_expression", "interval_seconds", "run_at", "timezone", "start_at", "end_at")
 SCHEDULE_FIELDS = (*CADENCE_FIELDS, "name", "description", "max_runs", "catchup_policy", "catchup_window_seconds",
                    "overlap_policy", "jitter_seconds", "pause_after_failures", "run_timeout_seconds", "run_retention_days", "max_budget_per_run_usd",
-                   "max_tokens_per_run")
+                   "max_tokens_per_run", "notify")
 INTEGER_FIELDS = {"workflow_id", "interval_seconds", "max_runs", "catchup_window_seconds", "jitter_seconds",
                   "pause_after_failures", "run_timeout_seconds", "run_retention_days", "max_tokens_per_run"}
 DECIMAL_FIELDS = {"max_budget_per_run_usd"}
@@ -38,6 +39,8 @@ TIME_FIELDS = {"run_at", "start_at", "end_at"}
 MAX_NUMBER_DIGITS = 18
 # Free text that is sent even when blank (the API's own checks then speak about it).
 TEXT_FIELDS = {"name", "description"}
+# A textarea of notify entries, one per line (``failed,timeout https://…``); blank means none.
+NOTIFY_FIELD = "notify"
 
 
 async def read_form(request: Request) -> dict[str, str]:
@@ -109,11 +112,52 @@ def local_instant(name: str, text: str, timezone: str) -> datetime | None:
     return naive.replace(tzinfo=zone) if naive.tzinfo is None else naive
 
 
+def notify_text(entries: list[dict[str, Any]] | None) -> list[str]:
+    """Stored notify entries as the lines the form's textarea reads (one that no longer reads, as stored)."""
+    lines = []
+    for entry in entries or []:
+        try:
+            lines.append(notify_line(entry))
+        except ValueError:  # pydantic's ValidationError is one: the line then fails on save, naming itself
+            lines.append(str(entry))
+    return lines
+
+
+def notify_problem(form: dict[str, str], field: str, message: str) -> str:
+    """The service's refusal of entry ``notify.N…`` (say, email without SMTP), naming the line it is about."""
+    index = field.split(".")[1] if "." in field else ""
+    lines = _notify_lines(form.get(NOTIFY_FIELD, ""))
+    if not index.isdigit() or int(index) >= len(lines):
+        return f"{field}: {message}"
+    return f"notify: {lines[int(index)]!r}: {message}"
+
+
+def _notify(text: str) -> list[dict[str, Any]] | None:
+    """The textarea's entries as the API's ``notify`` list; a line that does not read names itself."""
+    lines = _notify_lines(text)
+    if len(lines) > MAX_NOTIFY_ENTRIES:
+        raise InvalidInput(f"notify: at most {MAX_NOTIFY_ENTRIES} entries (got {len(lines)})", field=NOTIFY_FIELD)
+    entries = []
+    for line in lines:
+        try:
+            entries.append(parse_notify_line(line).model_dump())
+        except ValueError as exc:
+            raise InvalidInput(f"notify: {exc}", field=NOTIFY_FIELD) from exc
+    return entries or None
+
+
+def _notify_lines(text: str) -> list[str]:
+    """The non-blank lines, the N-th being entry N (as ``notify.N`` in the API's errors)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 def _value(name: str, text: str, form: dict[str, str]) -> Any:
     if name in TEXT_FIELDS:
         return text
     if not text:
         return None
+    if name == NOTIFY_FIELD:
+        return _notify(text)
     if name in INTEGER_FIELDS:
         if not text.lstrip("-").isdigit() or len(text) > MAX_NUMBER_DIGITS:
             raise InvalidInput(f"{name}: {text!r} is not a whole number", field=name)

@@ -18,13 +18,23 @@ from sqlalchemy.orm import Session
 from rqflow.api.deps import SessionDep, SignalsDep
 from rqflow.errors import Conflict, InvalidInput
 from rqflow.models import Schedule, UserProfile, utcnow
+from rqflow.schemas.notify import MAX_NOTIFY_ENTRIES, NOTIFY_OUTCOMES
 from rqflow.schemas.schedule import ScheduleCreate
 from rqflow.services import previews, workflows
 from rqflow.services import schedules as service
 from rqflow.services.schedule_rules import spec_of
 from rqflow.timing import describe_spec
 from rqflow.ui.formatting import local_input
-from rqflow.ui.forms import SCHEDULE_FIELDS, FormDep, create_request, preview_request, update_request
+from rqflow.ui.forms import (
+    NOTIFY_FIELD,
+    SCHEDULE_FIELDS,
+    FormDep,
+    create_request,
+    notify_problem,
+    notify_text,
+    preview_request,
+    update_request,
+)
 from rqflow.ui.rendering import redirect, render
 from rqflow.ui.routing import ui_router
 from rqflow.ui.session import UI_PREFIX, UiUser
@@ -52,7 +62,8 @@ def create(request: Request, db: SessionDep, user: UiUser, signals: SignalsDep, 
         schedule = service.create_schedule(db=db, owner=user, data=create_request(form), now=utcnow(), signals=signals)
     except (InvalidInput, Conflict) as exc:
         db.rollback()
-        return _form_page(request, db, user, values=form, schedule=None, errors=_errors(exc), status_code=422)
+        return _form_page(request, db, user, values=form, schedule=None, errors=_errors(exc, form),
+                          status_code=422)
     return redirect(f"{UI_PREFIX}/schedules/{schedule.id}",
                     flash=f"Created schedule {schedule.name!r} ({_cadence(schedule)}).")
 
@@ -75,7 +86,8 @@ def update(
                                 signals=signals)
     except (InvalidInput, Conflict) as exc:
         db.rollback()
-        return _form_page(request, db, user, values=form, schedule=schedule, errors=_errors(exc), status_code=422)
+        return _form_page(request, db, user, values=form, schedule=schedule, errors=_errors(exc, form),
+                          status_code=422)
     return redirect(f"{UI_PREFIX}/schedules/{schedule.id}",
                     flash=f"Saved schedule {schedule.name!r} ({_cadence(schedule)}).")
 
@@ -100,6 +112,7 @@ def _form_page(
     return render(request, "schedule_form.html", {
         "user": user, "section": "schedules", "schedule": schedule, "values": values, "errors": errors,
         "workflows": choices, "timezones": TIMEZONES, "fields": SCHEDULE_FIELDS,
+        "notify_outcomes": NOTIFY_OUTCOMES, "notify_max": MAX_NOTIFY_ENTRIES,
     }, status_code=status_code)
 
 
@@ -109,11 +122,18 @@ def _values_of(schedule: Schedule) -> dict[str, Any]:
                               if hasattr(schedule, name)}
     for name in ("run_at", "start_at", "end_at"):
         values[name] = local_input(getattr(schedule, name), schedule.timezone)
+    values[NOTIFY_FIELD] = "\n".join(notify_text(schedule.notify))
     return {name: "" if value is None else value for name, value in values.items()}
 
 
-def _errors(exc: InvalidInput | Conflict) -> dict[str, str]:
-    """The message under the field it names; a message about no form field goes above the form."""
+def _errors(exc: InvalidInput | Conflict, form: dict[str, str]) -> dict[str, str]:
+    """The message under the field it names; a message about no form field goes above the form.
+
+    One notify entry's refusal (``notify.2.email``: this server sends no email) goes under the
+    textarea, with the line it is about.
+    """
+    if exc.field and exc.field.startswith(f"{NOTIFY_FIELD}."):
+        return {NOTIFY_FIELD: notify_problem(form, exc.field, exc.message)}
     field = exc.field if exc.field in (*SCHEDULE_FIELDS, "workflow_id") else "form"
     return {field or "form": exc.message}
 

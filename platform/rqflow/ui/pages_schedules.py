@@ -20,12 +20,12 @@ from rqflow.models import Schedule, UserProfile, utcnow
 from rqflow.models.schedule import SCHEDULE_STATUSES
 from rqflow.schemas.common import MAX_DB_INT, NO_NUL
 from rqflow.schemas.schedule import PauseRequest
-from rqflow.services import audit, backfill, workflows
+from rqflow.services import audit, backfill, notification_deliveries, workflows
 from rqflow.services import schedules as service
 from rqflow.services.schedule_rules import spec_of
 from rqflow.timing import describe_spec
 from rqflow.ui.formatting import local_time
-from rqflow.ui.forms import FormDep, local_instant, validated
+from rqflow.ui.forms import FormDep, local_instant, notify_text, validated
 from rqflow.ui.ledger import last_run_statuses
 from rqflow.ui.rendering import redirect, render
 from rqflow.ui.routing import ui_router
@@ -38,6 +38,7 @@ UPCOMING_SHOWN = 10
 RECENT_RUNS_SHOWN = 25
 NOT_RUN_SHOWN = 10  # skipped and missed runs, each
 HISTORY_SHOWN = 100
+DELIVERIES_SHOWN = 10
 Search = Annotated[str, Query(max_length=255, pattern=NO_NUL)]
 
 
@@ -61,16 +62,19 @@ def schedules_page(
 
 @router.get("/schedules/{schedule_id}")
 def schedule_page(request: Request, schedule_id: str, db: SessionDep, user: UiUser) -> Response:
-    """One schedule: what comes next, what happened, what was not run and why, and who changed it."""
+    """One schedule: what comes next, what happened, what was not run and why, who was told, who changed it."""
     schedule = service.get_schedule(db=db, owner=user, schedule_id=schedule_id)
     runs, run_total = service.list_runs(db=db, owner=user, schedule_id=schedule.id, status=None,
                                         limit=RECENT_RUNS_SHOWN, offset=0)
     changes, _ = audit.list_changes(db=db, owner=user, schedule_id=schedule.id, limit=HISTORY_SHOWN, offset=0)
+    deliveries, delivery_total = notification_deliveries.list_deliveries(
+        db, owner=user, schedule_id=schedule.id, limit=DELIVERIES_SHOWN, offset=0)
     return render(request, "schedule.html", {
         "user": user, "section": "schedules", "schedule": schedule, "cadence": describe_spec(spec_of(schedule)),
         "workflow": workflows.get_workflow(db=db, owner=user, workflow_id=schedule.workflow_id),
         "upcoming": service.upcoming(schedule, count=UPCOMING_SHOWN), "runs": runs, "run_total": run_total,
         "not_run": _not_run(db, user, schedule), "changes": changes, "now": utcnow(),
+        "notify_lines": notify_text(schedule.notify), "deliveries": deliveries, "delivery_total": delivery_total,
     })
 
 
