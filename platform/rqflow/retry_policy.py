@@ -42,3 +42,13 @@ class RetryPolicy:
         """Seconds to wait after the failed try number ``attempt`` before the next."""
         longest = self.max_interval_seconds or self.initial_interval_seconds * DEFAULT_MAX_INTERVAL_FACTOR
         return min(self.initial_interval_seconds * self.backoff_coefficient ** (attempt - 1), longest)
+
+    def describe(self) -> str:
+        """The policy in words, as the dashboard shows it: "up to 3 tries, waiting 1 s, then x2 (at most 100 s)"."""
+        if self.max_attempts <= 1:
+            return "no retry"
+        longest = self.max_interval_seconds or self.initial_interval_seconds * DEFAULT_MAX_INTERVAL_FACTOR
+        waits = f"waiting {self.initial_interval_seconds:g} s"
+        if self.backoff_coefficient != 1:
+            waits += f", then x{self.backoff_coefficient:g} (at most {longest:g} s)"
+        return f"up to {self.max_attempts} tries, {waits}"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 
 from rqflow.broker.callbacks import on_failure
@@ -81,25 +83,26 @@ class RedisSignals:
 
     def retry_later(self, *, workflow_run_id: int, attempt: int, at: datetime) -> None:
         """Arm the retry's timer and wake the scheduler, in one round trip."""
-        try:
-            with self.connection.pipeline(transaction=True) as pipe:
-                queue_continuations(pipe, [Continuation(workflow_run_id, attempt, at)],
-                                    TimerOptions.from_settings(get_settings()))
-                publish(pipe, TimerArmed())
-                pipe.execute()
-        except RedisError as exc:  # the wait is committed; the scheduler's reconcile pass arms it
-            log.warning("could not arm the retry of workflow run %s: %s", workflow_run_id, exc)
+        entry = Continuation(workflow_run_id, attempt, at)
+        self._arm_one_shot(lambda pipe, options: queue_continuations(pipe, [entry], options),
+                           what=f"the retry of workflow run {workflow_run_id}")
 
     def notify_later(self, *, delivery_id: int, attempt: int, at: datetime) -> None:
-        """Arm the try's timer and wake the scheduler, in one round trip."""
+        """Arm the notification try's timer and wake the scheduler, in one round trip."""
+        entry = NotificationTry(delivery_id, attempt, at)
+        self._arm_one_shot(lambda pipe, options: queue_notifications(pipe, [entry], options),
+                           what=f"notification {delivery_id}")
+
+    def _arm_one_shot(self, queue: Callable[[Pipeline, TimerOptions], None], *, what: str) -> None:
+        """Queue one timer's commands and a wake-up in one transaction; a Redis error is only logged (the row is
+        committed, and the scheduler's reconcile pass arms what is missing)."""
         try:
             with self.connection.pipeline(transaction=True) as pipe:
-                queue_notifications(pipe, [NotificationTry(delivery_id, attempt, at)],
-                                    TimerOptions.from_settings(get_settings()))
+                queue(pipe, TimerOptions.from_settings(get_settings()))
                 publish(pipe, TimerArmed())
                 pipe.execute()
-        except RedisError as exc:  # the delivery is committed; the scheduler's reconcile pass arms it
-            log.warning("could not arm notification %s: %s", delivery_id, exc)
+        except RedisError as exc:
+            log.warning("could not arm %s: %s", what, exc)
 
     def llm_used(self, *, model: str, prompt_tokens: int, completion_tokens: int, cost_usd: float) -> None:
         """Add the call to the totals in Redis, where the web process's /metrics reads them (never fails the run)."""

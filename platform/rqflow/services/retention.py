@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Delete, Select, delete, select, tuple_
+from sqlalchemy import ColumnElement, CursorResult, Delete, Select, delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from rqflow.models import NodeRun, NotificationDelivery, Schedule, ScheduleChange, ScheduleRun, WorkflowRun
@@ -54,18 +55,28 @@ def sweep(db: Session, *, now: datetime, budget_seconds: float) -> SweepReport:
     for cutoff, retention in _ledger_cutoffs(db, now):
         after: tuple[datetime, int] | None = None
         while (after := _sweep_ledger_batch(db, cutoff, retention, after, report)) and time.monotonic() < deadline:
-            pass
+            continue
         if time.monotonic() >= deadline:
             return report
-    orphan_cutoff = now - timedelta(days=get_settings().run_retention_days)
-    while _sweep_orphans_batch(db, orphan_cutoff, report) and time.monotonic() < deadline:
-        pass
-    while _sweep_notifications_batch(db, orphan_cutoff, report) and time.monotonic() < deadline:
-        pass
-    audit_cutoff = now - timedelta(days=get_settings().audit_retention_days)
-    while _sweep_changes_batch(db, audit_cutoff, report) and time.monotonic() < deadline:
-        pass
+    settings = get_settings()
+    run_cutoff = now - timedelta(days=settings.run_retention_days)
+    report.workflow_runs += _drain(lambda: _sweep_orphans_batch(db, run_cutoff), deadline)
+    # Notifications that are done go with the runs they told about; one still being sent stays.
+    report.notifications += _drain(lambda: _old_rows_batch(db, NotificationDelivery, run_cutoff,
+                                                           NotificationDelivery.status != "pending"), deadline)
+    audit_cutoff = now - timedelta(days=settings.audit_retention_days)
+    report.changes += _drain(lambda: _old_rows_batch(db, ScheduleChange, audit_cutoff), deadline)
     return report
+
+
+def _drain(batch: Callable[[], int], deadline: float) -> int:
+    """Run ``batch`` until it deletes nothing or the time budget is spent (once at least); how many rows went."""
+    total = 0
+    while True:
+        deleted = batch()
+        total += deleted
+        if not deleted or time.monotonic() >= deadline:
+            return total
 
 
 def _ledger_cutoffs(db: Session, now: datetime) -> list[tuple[datetime, int | None]]:
@@ -112,43 +123,32 @@ def _sweep_ledger_batch(db: Session, cutoff: datetime, retention: int | None, af
     return scanned[-1].created_at, scanned[-1].id
 
 
-def _sweep_orphans_batch(db: Session, cutoff: datetime, report: SweepReport) -> bool:
-    """Old ended workflow runs whose ledger row went with its schedule."""
+def _sweep_orphans_batch(db: Session, cutoff: datetime) -> int:
+    """Old ended workflow runs whose ledger row went with its schedule; how many."""
     ids = list(db.scalars(select(WorkflowRun.id).where(
         WorkflowRun.schedule_run_id.is_(None), WorkflowRun.started_at < cutoff,
         WorkflowRun.status.in_(("succeeded", "failed"))).order_by(WorkflowRun.started_at)
         .limit(get_settings().retention_batch_size)))
     if not ids:
         db.rollback()
-        return False
+        return 0
     db.execute(delete(NodeRun).where(NodeRun.workflow_run_id.in_(ids)))
-    report.workflow_runs += _deleted(db, delete(WorkflowRun).where(WorkflowRun.id.in_(ids)))
+    deleted = _deleted(db, delete(WorkflowRun).where(WorkflowRun.id.in_(ids)))
     db.commit()
-    return True
+    return deleted
 
 
-def _sweep_notifications_batch(db: Session, cutoff: datetime, report: SweepReport) -> bool:
-    """Old notifications that are done (delivered or failed), with their tries (a foreign key's cascade)."""
-    ids = list(db.scalars(select(NotificationDelivery.id).where(
-        NotificationDelivery.created_at < cutoff, NotificationDelivery.status != "pending")
-        .order_by(NotificationDelivery.created_at).limit(get_settings().retention_batch_size)))
+def _old_rows_batch(db: Session, model: type[NotificationDelivery | ScheduleChange], cutoff: datetime,
+                    *where: ColumnElement[bool]) -> int:
+    """Delete the oldest batch of ``model``'s rows created before ``cutoff`` (and matching ``where``); how many."""
+    ids = list(db.scalars(select(model.id).where(model.created_at < cutoff, *where)
+                          .order_by(model.created_at).limit(get_settings().retention_batch_size)))
     if not ids:
         db.rollback()
-        return False
-    report.notifications += _deleted(db, delete(NotificationDelivery).where(NotificationDelivery.id.in_(ids)))
+        return 0
+    deleted = _deleted(db, delete(model).where(model.id.in_(ids)))
     db.commit()
-    return True
-
-
-def _sweep_changes_batch(db: Session, cutoff: datetime, report: SweepReport) -> bool:
-    ids = list(db.scalars(select(ScheduleChange.id).where(ScheduleChange.created_at < cutoff)
-                          .order_by(ScheduleChange.created_at).limit(get_settings().retention_batch_size)))
-    if not ids:
-        db.rollback()
-        return False
-    report.changes += _deleted(db, delete(ScheduleChange).where(ScheduleChange.id.in_(ids)))
-    db.commit()
-    return True
+    return deleted
 
 
 def _deleted(db: Session, statement: Delete) -> int:

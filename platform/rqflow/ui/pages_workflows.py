@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path, Request, Response
 
 from rqflow.api.deps import SessionDep
 from rqflow.models import utcnow
+from rqflow.retry_policy import RetryPolicy
 from rqflow.schemas.common import MAX_DB_INT
 from rqflow.services import workflows as service
 from rqflow.ui.graph_layout import draw_workflow
@@ -33,11 +34,13 @@ def workflows_page(request: Request, db: SessionDep, user: UiUser) -> Response:
 
 @router.get("/workflows/{workflow_id}")
 def workflow_page(request: Request, workflow_id: WorkflowId, db: SessionDep, user: UiUser) -> Response:
-    """The workflow's graph, drawn with the palette's colours, and its latest runs."""
+    """The workflow's graph, drawn with the palette's colours, its nodes with their time limits and retry
+    policies, and its latest runs."""
     workflow = service.get_workflow(db=db, owner=user, workflow_id=workflow_id)
     runs, total = service.list_workflow_runs(db=db, owner=user, workflow_id=workflow_id, limit=RUNS_SHOWN, offset=0)
     return render(request, "workflow.html", {
         "user": user, "section": "workflows", "workflow": workflow, "drawing": draw_workflow(workflow),
+        "retries": {node.key: retry_text(node.retry, workflow.retry) for node in workflow.nodes},
         "runs": runs, "run_total": total, "now": utcnow(),
     })
 
@@ -52,3 +55,12 @@ def run_page(request: Request, run_id: RunId, db: SessionDep, user: UiUser) -> R
         "user": user, "section": "workflows", "run": run, "workflow": workflow,
         "drawing": draw_workflow(workflow, statuses), "now": utcnow(),
     })
+
+
+def retry_text(own: dict[str, Any] | None, default: dict[str, Any] | None) -> str:
+    """How a node is retried: its own policy, else its workflow's (said so), else none."""
+    policy = RetryPolicy.from_stored(own)
+    if policy is not None:
+        return policy.describe()
+    fallback = RetryPolicy.from_stored(default)
+    return f"{fallback.describe()} (the workflow's)" if fallback is not None else "no retry"

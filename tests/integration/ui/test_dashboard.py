@@ -261,6 +261,24 @@ def test_workflow_pages_draw_the_graph(client: TestClient, alice: ApiUser, path:
     assert svg.count('class="edge edge-flow"') == 1
 
 
+def test_a_workflow_page_lists_each_nodes_retry_policy(client: TestClient, alice: ApiUser) -> None:
+    workflow = make_workflow(alice, retry={"max_attempts": 2, "initial_interval_seconds": 5},
+                             nodes=[{"key": "t", "component_type": "trigger_schedule"},
+                                    {"key": "echo", "component_type": "python_call", "timeout_seconds": 30,
+                                     "retry": {"max_attempts": 4, "backoff_coefficient": 3},
+                                     "config": {"callable": "tests.integration.conftest:echo"}},
+                                    {"key": "again", "component_type": "python_call",
+                                     "config": {"callable": "tests.integration.conftest:echo"}}],
+                             edges=[{"source": "t", "target": "echo"}, {"source": "echo", "target": "again"}])
+    sign_in(client, alice)
+    page = client.get(f"/ui/workflows/{workflow}").text
+    table = page[page.index('id="workflow-nodes"'):]
+    table = table[:table.index("</table>")]
+    assert "up to 4 tries, waiting 1 s, then x3 (at most 100 s)" in table
+    assert "up to 2 tries, waiting 5 s, then x2 (at most 500 s) (the workflow&#39;s)" in table
+    assert "<td class=\"num\">30 s</td>" in table and "server default" in table
+
+
 def test_a_run_page_shows_node_inputs_and_outputs_to_its_owner_only(
     client: TestClient, alice: ApiUser, bob: ApiUser
 ) -> None:
