@@ -11,7 +11,8 @@ from typing import Annotated, Any, Literal, TypeVar
 import typer
 from pydantic import ValidationError
 
-from rqflow.client import schedules_cli, workflows_cli
+from rqflow.client import schedules_cli, tables, workflows_cli
+from rqflow.client.commands import WideOption, show
 from rqflow.settings import Settings, get_settings
 
 T = TypeVar("T")
@@ -98,7 +99,7 @@ def dashboard(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 9181,
 ) -> None:
-    """Serve rq-dashboard (queues, jobs, workers) for rqflow's Redis; needs the ``dashboard`` extra."""
+    """Serve rq-dashboard (queues, jobs, workers) for rqflow's Redis; needs rqflow's dashboard extra."""
     settings = _settings()
     try:
         from rq_dashboard.cli import run
@@ -189,17 +190,20 @@ def user_token(
 
 
 @user_app.command("tokens")
-def user_tokens(name: Annotated[str, typer.Argument(help="An existing user name.")]) -> None:
-    """List a user's tokens (never the tokens themselves): id, name, created, expires, last used, revoked."""
+def user_tokens(
+    name: Annotated[str, typer.Argument(help="An existing user name.")], wide: WideOption = False,
+) -> None:
+    """List a user's tokens (never the tokens themselves): id, name, expires, last used, revoked, created."""
+    from rqflow.api.routes.tokens import token_public
     from rqflow.db import session_scope
     from rqflow.services.users import list_tokens
 
     _settings()
     with session_scope() as db:
-        for row in list_tokens(db=db, user=_user_or_exit(db, name)):
-            when = [f"{instant:%Y-%m-%d %H:%M}" if instant else "-" for instant in
-                    (row.created_at, row.expires_at, row.last_used_at, row.revoked_at)]
-            typer.echo(f"{row.id}\t{row.label}\tcreated {when[0]}\texpires {when[1]}\tused {when[2]}\trevoked {when[3]}")
+        # As GET /api/v1/tokens answers them, so the table reads the API's field names like the others.
+        rows = list_tokens(db=db, user=_user_or_exit(db, name))
+        tokens = [token_public(row).model_dump(mode="json") for row in rows]
+    show(tables.tokens_table(tokens, user=name, wide=wide))
 
 
 @user_app.command("revoke")

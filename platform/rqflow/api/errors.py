@@ -14,7 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from rqflow.api.body_limit import BodyTooLarge
-from rqflow.api.json_body import UnsafeBody
+from rqflow.api.json_body import InvalidJsonBody, NotJsonBody, UnsafeBody
 from rqflow.broker.connection import BrokerError
 from rqflow.errors import (
     AuthenticationFailed,
@@ -23,7 +23,11 @@ from rqflow.errors import (
     NotFound,
     RateLimited,
     RqflowError,
+    ScheduleNotFound,
     ServiceUnavailable,
+    TokenNotFound,
+    WorkflowNotFound,
+    WorkflowRunNotFound,
 )
 from rqflow.schemas.errors import ErrorPublic
 
@@ -36,6 +40,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "No such object, or not yours."),
         (409, "The request conflicts with the object's state."),
         (413, "The request body is over RQFLOW_MAX_REQUEST_BODY_BYTES."),
+        (415, "A body sent without `Content-Type: application/json`; `field` is `body`."),
         (422, "Invalid input; `field` names it."),
         (429, "Too many requests of this kind; `Retry-After` says when to try again."),
         (503, "The database or Redis is unavailable; retry later."),
@@ -52,9 +57,30 @@ STATUS_BY_ERROR: list[tuple[type[RqflowError], int]] = [
 ]
 
 
-def _body(message: str, field: str | None, kind: str) -> dict[str, object]:
-    loc = ["body", *field.split(".")] if field else []
+# The path parameter that names each kind of object: a route that takes one and cannot find the object
+# says so of the path parameter (``["path", "schedule_id"]``), not of a body field the request never had.
+PATH_PARAMETER: list[tuple[type[NotFound], str]] = [
+    (ScheduleNotFound, "schedule_id"),
+    (WorkflowNotFound, "workflow_id"),
+    (WorkflowRunNotFound, "run_id"),
+    (TokenNotFound, "token_id"),
+]
+
+
+def _body(message: str, field: str | None, kind: str, loc: list[str] | None = None) -> dict[str, object]:
+    """The answer's shape; ``loc`` defaults to the field's place in the body."""
+    if loc is None:
+        loc = ["body", *field.split(".")] if field else []
     return {"detail": [{"loc": loc, "msg": message, "type": kind}], "message": message, "field": field}
+
+
+def _where(request: Request, exc: RqflowError) -> tuple[str | None, list[str] | None]:
+    """The field and ``loc`` of a domain error: a missing object named by the path is the path parameter."""
+    if isinstance(exc, NotFound):
+        name = next((param for cls, param in PATH_PARAMETER if isinstance(exc, cls)), exc.field)
+        if name is not None and name in request.path_params:
+            return name, ["path", name]
+    return exc.field, None
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
@@ -63,7 +89,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, RateLimited):
         headers = {"Retry-After": str(exc.retry_after)}
-    return JSONResponse(_body(exc.message, exc.field, type(exc).__name__), status_code=status, headers=headers)
+    field, loc = _where(request, exc)
+    return JSONResponse(_body(exc.message, field, type(exc).__name__, loc), status_code=status, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -79,6 +106,12 @@ async def _unsafe_body(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, UnsafeBody)
     message = f"{exc.field}: {exc.detail}" if exc.field else str(exc.detail)
     return JSONResponse(_body(message, exc.field, "UnsafeJson"), status_code=422)
+
+
+async def _unreadable_body(request: Request, exc: Exception) -> JSONResponse:
+    """A body not sent as JSON (415) or not parsing as JSON (422): the body as a whole is the field."""
+    assert isinstance(exc, InvalidJsonBody | NotJsonBody)
+    return JSONResponse(_body(str(exc.detail), "body", type(exc).__name__, ["body"]), status_code=exc.status_code)
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -107,6 +140,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RqflowError, _domain_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(UnsafeBody, _unsafe_body)
+    app.add_exception_handler(InvalidJsonBody, _unreadable_body)
+    app.add_exception_handler(NotJsonBody, _unreadable_body)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(OperationalError, _unavailable)  # database down, locked, or a statement timed out

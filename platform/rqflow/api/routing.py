@@ -16,13 +16,21 @@ from rqflow.api.json_body import SafeJsonRequest
 
 
 class RqflowRoute(APIRoute):
-    """A route that reads its body with :class:`SafeJsonRequest` (``include_router`` keeps its handler)."""
+    """A route that reads its body with :class:`SafeJsonRequest` (``include_router`` keeps its handler).
+
+    A route that takes a body refuses one sent under another type than JSON before FastAPI
+    reads it, so the answer says which header to send instead of "not a valid dictionary".
+    """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        takes_body = self.body_field is not None
 
         async def safe_handler(request: Request) -> Response:
-            return await handler(SafeJsonRequest(request.scope, request.receive))
+            safe = SafeJsonRequest(request.scope, request.receive)
+            if takes_body:
+                await safe.require_json_type()
+            return await handler(safe)
 
         return safe_handler
 

@@ -1,7 +1,9 @@
 """What every API command shares: where the API is, one client per command, errors as one line, output.
 
-Exit codes: 0 done; 1 the API refused the request (its ``field`` and ``message`` are printed);
-2 the API could not be used (nothing answers at the URL, or the token is missing or wrong).
+Exit codes: 0 done (or not done because the person said no when asked); 1 the request was refused, by the
+API (its ``field`` and ``message`` are printed) or before it was sent (a bad option, the start of an id
+that no schedule id or several share); 2 the API could not be used (nothing answers at the URL, or the
+token is missing or wrong).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ DEFAULT_API_URL = "http://127.0.0.1:8000"
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer, and nothing else.")]
 LimitOption = Annotated[int, typer.Option(min=1, help="Show at most this many (pages are followed).")]
 OffsetOption = Annotated[int, typer.Option(min=0, help="Skip this many first.")]
+WideOption = Annotated[bool, typer.Option(
+    "--wide", help="Every column and whole ids, even if the lines get wider than the terminal.")]
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ def connect(
     api_url: Annotated[str, typer.Option(envvar="RQFLOW_API_URL", help="Base URL of the rqflow API.")]
     = DEFAULT_API_URL,
     token: Annotated[str, typer.Option(envvar="RQFLOW_TOKEN", show_default=False,
-                                       help="API token (from `rqflow user create NAME`).")] = "",
+                                       help="API token (from 'rqflow user create NAME').")] = "",
 ) -> None:
     """Remember where the API is; a test may have put a transport in ``ctx.obj`` beforehand."""
     transport = ctx.obj.get("transport") if isinstance(ctx.obj, dict) else None
@@ -92,4 +96,9 @@ def emit(data: Any, *, as_json: bool, render: Callable[[], RenderableType | str]
     if as_json:
         typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        Console().print(render())
+        show(render())
+
+
+def show(renderable: RenderableType | str) -> None:
+    """Print for people, uncropped: a ``--wide`` table is wider than the terminal on purpose."""
+    Console().print(renderable, crop=False)

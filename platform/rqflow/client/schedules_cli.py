@@ -3,7 +3,8 @@ and delete.
 
 Each command parses its options, makes one call (two for tables that need more), and prints a table
 or, with ``--json``, the API's answer. Schedules are addressed by id: the API has no lookup by name
-(names need not be unique); ``rqflow schedules list --name PART`` finds the id.
+(names need not be unique); ``rqflow schedules list --name PART`` finds the id. Tables show ids short,
+so a command takes the start of one too, looked up among the user's schedules (:func:`_full_id`).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import typer
 from rich.text import Text
 
 from rqflow.client import tables
-from rqflow.client.commands import JsonOption, LimitOption, OffsetOption, api, connect, emit, fail
+from rqflow.client.commands import JsonOption, LimitOption, OffsetOption, WideOption, api, connect, emit, fail
 from rqflow.client.humanize import parse_interval, when, zone_of
+from rqflow.client.ids import CANDIDATES_NAMED, SHORTEST_TYPED, is_full, starting_with
 
 if TYPE_CHECKING:
     from rqflow.client.api_client import ApiClient
@@ -27,7 +29,9 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Manage schedules through the REST API (RQFLOW_API_URL, RQFLOW_TOKEN).",
                   no_args_is_help=True, callback=connect)
 
-ScheduleId = Annotated[str, typer.Argument(help="The schedule's id (`rqflow schedules list` shows it).")]
+ScheduleId = Annotated[str, typer.Argument(help=(
+    f"The schedule's id, or its first characters (at least {SHORTEST_TYPED}) if no other id starts with them "
+    "('rqflow schedules list' shows them)."))]
 ScheduleStatus = Literal["active", "paused", "stopped"]
 RunStatus = Literal["waiting", "enqueued", "running", "succeeded", "failed", "skipped", "missed"]
 NOTIFY_EXAMPLE = "failed,timeout https://hooks.example.com/x"
@@ -38,37 +42,63 @@ def list_schedules(
     ctx: typer.Context,
     status: Annotated[ScheduleStatus | None, typer.Option(help="Only schedules in this state.")] = None,
     name: Annotated[str | None, typer.Option("--name", "--search", help="Only names containing this.")] = None,
-    limit: LimitOption = 50, offset: OffsetOption = 0, as_json: JsonOption = False,
+    limit: LimitOption = 50, offset: OffsetOption = 0, wide: WideOption = False, as_json: JsonOption = False,
 ) -> None:
-    """List your schedules, oldest first: cadence, next run in the schedule's zone, last run, missed."""
+    """List your schedules, oldest first: id, status, next run, last run, cadence, missed.
+
+    Times in each schedule's zone; ids short (commands take them so); what does not fit, left out (--wide).
+    """
     with api(ctx) as client:
         page = client.list_schedules(status=status, name=name, limit=limit, offset=offset)
-        last = {} if as_json else _last_statuses(client, page["items"])
-    emit(page, as_json=as_json, render=lambda: tables.schedules_table(page, last_statuses=last, now=_now()))
+        last = {} if as_json else {item["id"]: _newest_run(client, item["id"]) for item in page["items"]}
+    emit(page, as_json=as_json,
+         render=lambda: tables.schedules_table(page, last_runs=last, now=_now(), wide=wide))
 
 
-def _last_statuses(client: ApiClient, items: list[dict[str, Any]]) -> dict[str, str | None]:
-    """Each schedule's newest ledger row's status: one small request per row, as SchedulePublic lacks it."""
-    return {item["id"]: _newest_status(client.list_runs(item["id"], limit=1)) for item in items}
+def _newest_run(client: ApiClient, schedule_id: str) -> dict[str, Any] | None:
+    """The schedule's newest ledger row: one small request, as SchedulePublic has only ``last_run_at``,
+    which a run triggered by hand does not move."""
+    items: list[dict[str, Any]] = client.list_runs(schedule_id, limit=1)["items"]
+    return items[0] if items else None
 
 
-def _newest_status(page: dict[str, Any]) -> str | None:
-    return page["items"][0]["status"] if page["items"] else None
+def _full_id(client: ApiClient, text: str) -> str:
+    """The id of the schedule ``text`` names: a whole id as is, else the one id that starts with ``text``.
+
+    Tables show ids short, as git shows hashes; the API knows whole ids only, so a start is looked up
+    among the user's schedules (every page of them). Matching none or several is refused with exit 1,
+    as the API refuses an unknown id.
+    """
+    if is_full(text):
+        return text.lower()
+    if len(text) < SHORTEST_TYPED:
+        fail(f"{text!r} is too short to pick a schedule: give at least {SHORTEST_TYPED} characters of its id",
+             code=1)
+    names = {item["id"]: item["name"] for item in client.all_schedules()}
+    found = starting_with(text, names)
+    if not found:
+        fail(f"no schedule id starts with {text!r}", code=1)
+    if len(found) > 1:
+        named = ", ".join(f"{sid} ({names[sid]})" for sid in found[:CANDIDATES_NAMED])
+        more = f" and {len(found) - CANDIDATES_NAMED} more" if len(found) > CANDIDATES_NAMED else ""
+        fail(f"{len(found)} schedule ids start with {text!r}: {named}{more}; give more of the id", code=1)
+    return found[0]
 
 
 @app.command("show")
 def show(ctx: typer.Context, schedule_id: ScheduleId, as_json: JsonOption = False) -> None:
-    """Show one schedule: its fields, state, counters and next runs."""
+    """Show one schedule: its fields, state, counters, last run and next runs."""
     with api(ctx) as client:
-        item = client.get_schedule(schedule_id)
-    emit(item, as_json=as_json, render=lambda: tables.schedule_panel(item, now=_now()))
+        item = client.get_schedule(_full_id(client, schedule_id))
+        last = None if as_json else _newest_run(client, item["id"])
+    emit(item, as_json=as_json, render=lambda: tables.schedule_panel(item, last=last, now=_now()))
 
 
 @app.command("create")
 def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Option(help="A name (need not be unique).")],
-    workflow: Annotated[int, typer.Option(help="Id of the workflow to run (`rqflow workflows list`).")],
+    workflow: Annotated[int, typer.Option(help="Id of the workflow to run ('rqflow workflows list').")],
     cron: Annotated[str | None, typer.Option(help="Five-field cron line, e.g. '0 9 * * 1-5'.")] = None,
     interval: Annotated[str | None, typer.Option(help="Every N seconds; 90, 90s, 5m, 2h or 1d.")] = None,
     at: Annotated[str | None, typer.Option(
@@ -107,7 +137,7 @@ def create(
                         notify=_notify(notify or []))}
     with api(ctx) as client, _naming_notify(notify or []):
         item = client.create_schedule(body)
-    emit(item, as_json=as_json, render=lambda: tables.schedule_panel(item, now=_now()))
+    emit(item, as_json=as_json, render=lambda: tables.schedule_panel(item, last=None, now=_now()))
 
 
 def _cadence(*, cron: str | None, interval: str | None, at: str | None, timezone: str) -> dict[str, Any]:
@@ -201,7 +231,7 @@ def pause(
 ) -> None:
     """Pause a schedule (no runs until resumed, or until --until)."""
     with api(ctx) as client:
-        item = client.pause_schedule(schedule_id, reason=reason, until=until)
+        item = client.pause_schedule(_full_id(client, schedule_id), reason=reason, until=until)
     emit(item, as_json=as_json, render=lambda: _pause_line(item))
 
 
@@ -216,7 +246,7 @@ def _pause_line(item: dict[str, Any]) -> Text:
 def resume(ctx: typer.Context, schedule_id: ScheduleId, as_json: JsonOption = False) -> None:
     """Resume a paused schedule; its catch-up policy decides what missed occurrences still run."""
     with api(ctx) as client:
-        item = client.resume_schedule(schedule_id)
+        item = client.resume_schedule(_full_id(client, schedule_id))
     emit(item, as_json=as_json, render=lambda: _resume_line(item))
 
 
@@ -229,7 +259,7 @@ def _resume_line(item: dict[str, Any]) -> Text:
 def trigger(ctx: typer.Context, schedule_id: ScheduleId, as_json: JsonOption = False) -> None:
     """Run the schedule's workflows now, once, outside its cadence; shows the ledger row."""
     with api(ctx) as client:
-        run = client.trigger_schedule(schedule_id)
+        run = client.trigger_schedule(_full_id(client, schedule_id))
     emit(run, as_json=as_json, render=lambda: tables.run_panel(run))
 
 
@@ -237,25 +267,28 @@ def trigger(ctx: typer.Context, schedule_id: ScheduleId, as_json: JsonOption = F
 def runs(
     ctx: typer.Context, schedule_id: ScheduleId,
     status: Annotated[RunStatus | None, typer.Option(help="Only runs in this state.")] = None,
-    limit: LimitOption = 50, offset: OffsetOption = 0, as_json: JsonOption = False,
+    limit: LimitOption = 50, offset: OffsetOption = 0, wide: WideOption = False, as_json: JsonOption = False,
 ) -> None:
     """The schedule's ledger, newest first: occurrence, status, trigger, lateness, duration, error."""
     with api(ctx) as client:
-        page = client.list_runs(schedule_id, status=status, limit=limit, offset=offset)
-        timezone = None if as_json else client.get_schedule(schedule_id)["timezone"]
-    emit(page, as_json=as_json, render=lambda: tables.runs_table(page, timezone=timezone))
+        sid = _full_id(client, schedule_id)
+        page = client.list_runs(sid, status=status, limit=limit, offset=offset)
+        timezone = None if as_json else client.get_schedule(sid)["timezone"]
+    emit(page, as_json=as_json, render=lambda: tables.runs_table(page, timezone=timezone, wide=wide))
 
 
 @app.command("notifications")
 def notifications(
     ctx: typer.Context, schedule_id: ScheduleId, limit: LimitOption = 50, offset: OffsetOption = 0,
-    as_json: JsonOption = False,
+    wide: WideOption = False, as_json: JsonOption = False,
 ) -> None:
     """What the schedule's --notify entries sent, newest first: when, outcome, target, status, tries, last error."""
     with api(ctx) as client:
-        page = client.list_notifications(schedule_id, limit=limit, offset=offset)
-        timezone = None if as_json else client.get_schedule(schedule_id)["timezone"]
-    emit(page, as_json=as_json, render=lambda: tables.notifications_table(page, timezone=timezone, now=_now()))
+        sid = _full_id(client, schedule_id)
+        page = client.list_notifications(sid, limit=limit, offset=offset)
+        timezone = None if as_json else client.get_schedule(sid)["timezone"]
+    emit(page, as_json=as_json,
+         render=lambda: tables.notifications_table(page, timezone=timezone, now=_now(), wide=wide))
 
 
 @app.command("delete")
@@ -266,13 +299,19 @@ def delete(
 ) -> None:
     """Delete a schedule and its run history (its audit trail stays); asks first unless --yes."""
     with api(ctx) as client:
-        if not yes:
-            item = client.get_schedule(schedule_id)
-            typer.confirm(f"Delete schedule {item['name']} ({schedule_id}) and its run history?", abort=True,
-                          err=True)
-        client.delete_schedule(schedule_id)
+        sid = _full_id(client, schedule_id)
+        if not yes and not _confirmed(client.get_schedule(sid)):
+            # Exit 0: nothing went wrong, the person changed their mind (exit 1 is a refused request).
+            typer.echo("Not deleted.", err=True)
+            return
+        client.delete_schedule(sid)
     if not as_json:  # the API answers 204 with no body: --json prints nothing, the exit code says it
-        typer.echo(f"deleted {schedule_id}")
+        typer.echo(f"deleted {sid}")
+
+
+def _confirmed(item: dict[str, Any]) -> bool:
+    """Whether the person answers yes; asked on stderr, so stdout holds only the outcome."""
+    return typer.confirm(f"Delete schedule {item['name']} ({item['id']}) and its run history?", err=True)
 
 
 def _now() -> datetime:

@@ -6,7 +6,8 @@ a job (no dependencies, no rate limit, no TTL) changes only its ``status`` and
 ``enqueued_at`` and pushes its id on the queue's list, which is all this module
 does, for a whole batch in one transaction. rq-scheduler instead fetches,
 unpickles, re-pickles and saves every job, one round trip after another: that is
-the bulk of its cost per job (RQ-NOTES.md), and the reason this path exists.
+the bulk of its cost per job (measured in docs/PERFORMANCE.md, "Dispatch"), and the reason this path
+exists.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``rqflow scheduler``: rq-scheduler's Scheduler, with a lease, a database sync and a fast tick.
 
-What it changes from rq-scheduler, and why (see RQ-NOTES.md):
+What it changes from rq-scheduler, and why (docs/ARCHITECTURE.md, "Decisions and why", has more):
 
 - **Leadership** is a renewed lease (:mod:`rqflow.broker.lease`), not a per-tick lock
   that a long tick lets a second scheduler into.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -19,11 +19,25 @@ MAX_DB_INT = 2**31 - 1
 EARLIEST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_INSTANT = datetime(9000, 1, 1, tzinfo=UTC)
 
+# What started a run: the schedule's own time, a person's "run now", or a backfill of a past range.
+TriggerKind = Literal["schedule", "manual", "backfill"]
+TRIGGER_KINDS: tuple[TriggerKind, ...] = ("schedule", "manual", "backfill")
+
 # Names are shown in tables and matched by globs: printable, trimmed, bounded.
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=NO_NUL)]
 LongText = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
 # The id of a stored row (a workflow, a node) given in a request body.
 RowId = Annotated[int, Field(ge=1, le=MAX_DB_INT)]
+
+
+def trigger_kind_of(event: dict[str, Any]) -> TriggerKind | None:
+    """The trigger kind a workflow run's stored event carries (``ScheduleEvent.as_dict()``'s ``trigger_kind``).
+
+    Every schedule firing is event type "schedule", whether it came at its time, by hand or by a backfill;
+    this tells them apart. None for an event that carries no kind.
+    """
+    kind = event.get("trigger_kind")
+    return next((known for known in TRIGGER_KINDS if known == kind), None)
 
 
 def _to_utc(value: datetime) -> datetime:

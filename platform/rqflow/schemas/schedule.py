@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from rqflow.schemas.common import MAX_DB_INT, NO_NUL, Instant, LongText, Name, RowId, StrictInput
+from rqflow.schemas.common import MAX_DB_INT, NO_NUL, Instant, LongText, Name, RowId, StrictInput, TriggerKind
 from rqflow.schemas.notify import NotifyEntry, NotifyList
 
 ScheduleType = Literal["cron", "interval", "once"]
@@ -17,6 +17,10 @@ ScheduleStatus = Literal["active", "paused", "stopped"]
 CatchupPolicy = Literal["skip", "latest", "all"]
 OverlapPolicy = Literal["skip", "buffer_one", "allow"]
 RunStatus = Literal["waiting", "enqueued", "running", "retrying", "succeeded", "failed", "skipped", "missed"]
+# A cron line and a zone name as typed, without the spaces around them (a pasted "0 9 * * 1-5 " is stored
+# trimmed, so it shows and compares as the line it is); the spaces inside are the user's.
+CronLine = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+ZoneName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
 # Strict: a JSON number, not "60" or true (which lax parsing would take for 60 s and 1 s). Ten years at most.
 IntervalSeconds = Annotated[int, Field(ge=1, le=10 * 365 * 86400, strict=True)]
 
@@ -43,10 +47,10 @@ class ScheduleFields(StrictInput):
     """The cadence of a schedule, shared by create and preview."""
 
     schedule_type: ScheduleType
-    cron_expression: str | None = Field(default=None, max_length=100)
+    cron_expression: CronLine | None = None
     interval_seconds: IntervalSeconds | None = None
     run_at: Instant | None = None
-    timezone: str = Field(default="UTC", max_length=64)
+    timezone: ZoneName = "UTC"
     start_at: Instant | None = None
     end_at: Instant | None = None
 
@@ -93,10 +97,10 @@ class ScheduleUpdate(StrictInput):
     name: Name | None = None
     description: LongText | None = None
     schedule_type: ScheduleType | None = None
-    cron_expression: str | None = Field(default=None, max_length=100)
+    cron_expression: CronLine | None = None
     interval_seconds: IntervalSeconds | None = None
     run_at: Instant | None = None
-    timezone: str | None = Field(default=None, max_length=64)
+    timezone: ZoneName | None = None
     start_at: Instant | None = None
     end_at: Instant | None = None
     max_runs: int | None = Field(default=None, ge=1, le=MAX_DB_INT)
@@ -168,7 +172,7 @@ class RunPublic(BaseModel):
     id: int
     scheduled_job_id: str
     scheduled_for: datetime
-    trigger_kind: Literal["schedule", "manual", "backfill"]
+    trigger_kind: TriggerKind
     status: RunStatus
     reason: str
     rq_job_id: str | None
@@ -200,10 +204,16 @@ class BackfillRequest(StrictInput):
 
 
 class BackfillPublic(BaseModel):
-    """The ledger rows a backfill created, oldest first (they run in that order)."""
+    """The ledger rows a backfill created, oldest first (they run in that order), and what it did in words."""
 
     count: int
     runs: list[RunPublic]
+    already_recorded: int = Field(default=0, description=(
+        "Occurrences in the range that already had a ledger row (from their own time, a catch-up or an earlier "
+        "backfill), so were not queued again."))
+    message: str = Field(default="", description=(
+        "What the backfill did, e.g. why nothing was queued: no occurrence falls in the range (with the "
+        "schedule's cadence), or every one already has a row."))
 
 
 class ChangePublic(BaseModel):

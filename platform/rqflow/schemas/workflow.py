@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, computed_field, model_validator
 
 from rqflow.retry_policy import RetryPolicy
-from rqflow.schemas.common import LongText, Name, StrictInput
+from rqflow.schemas.common import LongText, Name, StrictInput, TriggerKind, trigger_kind_of
 from rqflow.settings import MAX_NODES_CEILING, MAX_RETRY_ATTEMPTS_CEILING
 
 # The longest wait between two tries any policy may ask for: a week (the run's deadline usually ends it sooner).
@@ -166,3 +166,11 @@ class WorkflowRunPublic(BaseModel):
     total_tokens: int = 0
     total_cost_usd: float = 0.0
     node_runs: list[NodeRunPublic] = Field(default_factory=list)
+
+    @computed_field(description=(  # type: ignore[prop-decorator]
+        "What started the run: schedule (its own time), manual (run now) or backfill; null for an event "
+        "without one. event_type is 'schedule' for all three."))
+    @property
+    def trigger_kind(self) -> TriggerKind | None:
+        """Read from the stored event, so runs recorded before this field existed show it too."""
+        return trigger_kind_of(self.event)

@@ -31,11 +31,32 @@ def pause(
         raise InvalidStateTransition("a stopped schedule cannot be paused; create a new one")
     if until is not None and until <= now:
         raise InvalidInput(f"until {until.isoformat()} is not in the future", field="until")
+    if schedule.status == "paused":
+        _pause_again(db, schedule, now=now, actor=actor, signals=signals, reason=reason, until=until)
+        return
     before = snapshot(schedule)
-    if schedule.status == "active":
-        schedule.status, schedule.paused_at, schedule.next_run_at, schedule.rq_job_id = "paused", now, None, None
+    schedule.status, schedule.paused_at, schedule.next_run_at, schedule.rq_job_id = "paused", now, None, None
     schedule.paused_reason, schedule.paused_until, schedule.updated_at = reason, until, now
     record_change(db, schedule=schedule, action="pause", actor=actor, before=before, now=now, reason=reason)
+    on_commit(db, lambda: signals.schedule_changed(schedule.id))
+
+
+def _pause_again(
+    db: Session, schedule: Schedule, *, now: datetime, actor: str, signals: SchedulerSignals, reason: str,
+    until: datetime | None,
+) -> None:
+    """Keep what a repeated pause leaves out, so a retry (a second click, an agent's idempotent call)
+    neither wipes the reason people read nor adds a second ``pause`` to the history; a reason or an
+    ``until`` given that differs from the stored one replaces it (the other stays) and is recorded."""
+    new_reason = reason or schedule.paused_reason
+    new_until = until if until is not None else schedule.paused_until
+    if (new_reason, new_until) == (schedule.paused_reason, schedule.paused_until):
+        return
+    before = snapshot(schedule)
+    schedule.paused_reason, schedule.paused_until = new_reason, new_until
+    schedule.updated_at = now
+    record_change(db, schedule=schedule, action="pause", actor=actor, before=before, now=now,
+                  reason=schedule.paused_reason)
     on_commit(db, lambda: signals.schedule_changed(schedule.id))
 
 

@@ -11,6 +11,8 @@ from rqflow.settings import get_settings
 from rqflow.timing import ScheduleSpec
 
 SPACING_FIELD = {"cron": "cron_expression", "interval": "interval_seconds", "once": "run_at"}
+# Each kind with its article, for messages ("an interval schedule"); by sound, which a first letter cannot tell.
+WITH_ARTICLE = {"cron": "a cron", "interval": "an interval", "once": "a once"}
 
 
 class Cadenced(Protocol):
@@ -134,10 +136,11 @@ def _check_kind_fields(schedule: Schedule) -> None:
     """Each kind needs its own field and refuses the others', so intent is never ambiguous."""
     needed = SPACING_FIELD[schedule.schedule_type]
     if getattr(schedule, needed) is None:
-        raise InvalidInput(f"{needed} is required for a {schedule.schedule_type} schedule", field=needed)
+        raise InvalidInput(f"{needed} is required for {WITH_ARTICLE[schedule.schedule_type]} schedule", field=needed)
     for kind, field in SPACING_FIELD.items():
         if kind != schedule.schedule_type and getattr(schedule, field) is not None:
-            raise InvalidInput(f"{field} is only for {kind} schedules, not {schedule.schedule_type}", field=field)
+            raise InvalidInput(f"{field} is only for {kind} schedules, not for {WITH_ARTICLE[schedule.schedule_type]} "
+                               "schedule", field=field)
 
 
 def _check_jitter(schedule: Schedule, spec: ScheduleSpec) -> None:

@@ -16,16 +16,20 @@ _OPTIONS = Options(locale_code="en_US", use_24hour_time_format=False)
 _UNITS = ((86400, "day"), (3600, "hour"), (60, "minute"), (1, "second"))
 
 
-def describe_spec(spec: ScheduleSpec) -> str:
-    """Say how often a schedule fires, in words, with its zone and window."""
+def describe_spec(spec: ScheduleSpec, *, with_zone: bool = True) -> str:
+    """Say how often a schedule fires, in words, with its zone and window.
+
+    ``with_zone=False`` leaves the zone's name out, for a table that shows it in a column of its own.
+    """
     spec.validate()
     zone = resolve_timezone(spec.timezone)
+    named = f" ({spec.timezone})" if with_zone else ""
     if spec.kind == "cron":
-        text = f"{_describe_cron(spec.cron_expression or '')} ({spec.timezone})"
+        text = _describe_cron(spec.cron_expression or "") + named
     elif spec.kind == "interval":
         text = _describe_interval(spec.interval_seconds or 0)
     else:
-        text = f"Once at {_local_iso(spec.run_at, zone)} ({spec.timezone})"
+        text = f"Once at {_local_iso(spec.run_at, zone)}{named}"
     return text + _describe_window(spec, zone)
 
 

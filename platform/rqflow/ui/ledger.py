@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from rqflow.models import ScheduleRun
 
 
-def last_run_statuses(db: Session, schedule_ids: list[str]) -> dict[str, str]:
-    """The status of each schedule's latest ledger row (by occurrence), in one query for a whole page.
+@dataclass(frozen=True)
+class LastRun:
+    """A schedule's latest ledger row: what became of it, and the occurrence it was for."""
 
+    status: str
+    scheduled_for: datetime
+
+
+def last_runs(db: Session, schedule_ids: list[str]) -> dict[str, LastRun]:
+    """Each schedule's latest ledger row (by occurrence), in one query for a whole page.
+
+    A status alone does not say whether it is from a minute or a month ago; the occurrence does.
     Callers pass ids they got from the owner-checked ``list_schedules``, so this never widens access.
     """
     if not schedule_ids:
@@ -19,7 +31,7 @@ def last_run_statuses(db: Session, schedule_ids: list[str]) -> dict[str, str]:
               .where(ScheduleRun.scheduled_job_id.in_(schedule_ids))
               .group_by(ScheduleRun.scheduled_job_id).subquery())
     # (scheduled_job_id, scheduled_for) is unique, so the join finds exactly one row per schedule.
-    query = select(ScheduleRun.scheduled_job_id, ScheduleRun.status).join(
+    query = select(ScheduleRun.scheduled_job_id, ScheduleRun.status, ScheduleRun.scheduled_for).join(
         latest, and_(ScheduleRun.scheduled_job_id == latest.c.scheduled_job_id,
                      ScheduleRun.scheduled_for == latest.c.at))
-    return {schedule_id: status for schedule_id, status in db.execute(query)}
+    return {schedule_id: LastRun(status, at) for schedule_id, status, at in db.execute(query)}

@@ -109,6 +109,8 @@ def _form_page(
     errors: dict[str, str], status_code: int = 200,
 ) -> Response:
     choices, _ = workflows.list_workflows(db=db, owner=user, limit=WORKFLOWS_LISTED, offset=0)
+    if schedule is None and len(choices) == 1 and not values.get("workflow_id"):
+        values = {**values, "workflow_id": choices[0].id}  # the only choice there is: no need to make it
     return render(request, "schedule_form.html", {
         "user": user, "section": "schedules", "schedule": schedule, "values": values, "errors": errors,
         "workflows": choices, "timezones": TIMEZONES, "fields": SCHEDULE_FIELDS,

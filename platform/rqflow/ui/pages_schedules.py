@@ -26,7 +26,7 @@ from rqflow.services.schedule_rules import spec_of
 from rqflow.timing import describe_spec
 from rqflow.ui.formatting import local_time
 from rqflow.ui.forms import FormDep, local_instant, notify_text, validated
-from rqflow.ui.ledger import last_run_statuses
+from rqflow.ui.ledger import last_runs
 from rqflow.ui.rendering import redirect, render
 from rqflow.ui.routing import ui_router
 from rqflow.ui.session import UI_PREFIX, UiUser
@@ -47,13 +47,16 @@ def schedules_page(
     request: Request, db: SessionDep, user: UiUser, status: str = "", q: Search = "",
     offset: Annotated[int, Query(ge=0, le=MAX_DB_INT)] = 0,
 ) -> Response:
-    """The user's schedules with cadence, next and last run; filtered by status, searched by name."""
+    """The user's schedules with cadence, next and last run; filtered by status, searched by name.
+
+    The cadence leaves the zone out: the Timezone column beside it shows it.
+    """
     chosen = status if status in SCHEDULE_STATUSES else None
     schedules, total = service.list_schedules(db=db, owner=user, status=chosen, name=q.strip() or None,
                                          limit=PAGE_SIZE, offset=offset)
-    last = last_run_statuses(db, [schedule.id for schedule in schedules])
-    rows = [{"schedule": schedule, "cadence": describe_spec(spec_of(schedule)),
-             "last_status": last.get(schedule.id, "")} for schedule in schedules]
+    last = last_runs(db, [schedule.id for schedule in schedules])
+    rows = [{"schedule": schedule, "cadence": describe_spec(spec_of(schedule), with_zone=False),
+             "last": last.get(schedule.id)} for schedule in schedules]
     return render(request, "schedules.html", {
         "user": user, "section": "schedules", "rows": rows, "total": total, "status": chosen or "", "q": q,
         "offset": offset, "page_size": PAGE_SIZE, "statuses": SCHEDULE_STATUSES, "now": utcnow(),
@@ -121,9 +124,9 @@ def backfill_range(
         end = local_instant("end", form.get("end", "").strip(), zone)
         if start is None or end is None:
             raise InvalidInput("give both the start and the end of the range", field="start")
-        rows = backfill.backfill_schedule(db=db, owner=user, schedule_id=schedule_id, start=start, end=end,
-                                          now=utcnow(), signals=signals)
-        return f"Backfill queued {len(rows)} run(s)." if rows else "Backfill: every occurrence in the range already ran."
+        done = backfill.backfill_range(db=db, owner=user, schedule_id=schedule_id, start=start, end=end,
+                                       now=utcnow(), signals=signals)
+        return f"Backfill: {done.message}."
     return _act(db, _page(schedule_id), act)
 
 

@@ -17,6 +17,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from rqflow.schemas.common import trigger_kind_of
 from rqflow.ui import formatting
 from rqflow.ui.session import UI_PREFIX
 
@@ -41,7 +42,7 @@ def _environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(local=formatting.local_time, relative=formatting.relative_time,
                        seconds=formatting.seconds_text, json=formatting.pretty_json,
-                       local_input=formatting.local_input)
+                       local_input=formatting.local_input, trigger_kind=trigger_kind_of)
     env.globals.update(lateness=formatting.lateness, duration=formatting.duration, ui=UI_PREFIX)
     return env
 

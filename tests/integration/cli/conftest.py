@@ -36,8 +36,8 @@ def api_url(settings: Settings) -> Iterator[str]:
 def rqflow(api_url: str, alice: ApiUser) -> Rqflow:
     """Run ``rqflow ARGS`` as an operator would: RQFLOW_API_URL and alice's RQFLOW_TOKEN in the environment."""
 
-    def run(*args: str, env: dict[str, str] | None = None) -> Result:
+    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
         base = {"RQFLOW_API_URL": api_url, "RQFLOW_TOKEN": alice.token, "COLUMNS": "250"}
-        return CliRunner().invoke(app, list(args), env={**base, **(env or {})})
+        return CliRunner().invoke(app, list(args), env={**base, **(env or {})}, input=input)
 
     return run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from typer.testing import CliRunner, Result
@@ -32,7 +33,8 @@ def test_an_operator_runs_a_schedules_whole_life(rqflow: Rqflow, alice: ApiUser)
     assert (created["cron_expression"], created["trigger_payload"]) == ("0 2 * * *", {"k": 1})
 
     table = ok(rqflow("schedules", "list")).stdout
-    assert all(text in table for text in (sid, "nightly-report", created["cadence"], "Europe/Berlin", "active"))
+    assert all(text in table for text in (sid[:8], "nightly-report", created["cadence"], "Europe/Berlin", "active"))
+    assert sid not in table and sid in ok(rqflow("schedules", "list", "--wide")).stdout
     assert [item["id"] for item in loads(rqflow("schedules", "list", "--json"))["items"]] == [sid]
     assert "02:00 CE" in ok(rqflow("schedules", "show", sid)).stdout  # CET or CEST: the schedule's zone
 
@@ -48,7 +50,8 @@ def test_an_operator_runs_a_schedules_whole_life(rqflow: Rqflow, alice: ApiUser)
 
     assert ok(rqflow("schedules", "delete", sid, "--yes")).stdout == f"deleted {sid}\n"
     gone = rqflow("schedules", "show", sid)
-    assert (gone.exit_code, gone.stderr) == (1, f"rqflow: id: schedule {sid} not found\n")
+    # "<field>: <message>"; the field is the API's to name (id, or the path parameter schedule_id).
+    assert gone.exit_code == 1 and re.fullmatch(rf"rqflow: \w+: schedule {sid} not found\n", gone.stderr), gone.stderr
 
 
 def test_governance_options_reach_the_schedule(rqflow: Rqflow, alice: ApiUser) -> None:

@@ -64,6 +64,7 @@ PATH_IDS: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/schedules/{schedule_id}/backfill"): lambda a, b: {"start": "2026-01-01T00:00:00Z",
                                                                        "end": "2026-01-01T01:00:00Z"},
     ("GET", "/api/v1/schedules/{schedule_id}/history"): lambda a, b: None,
+    ("GET", "/api/v1/schedules/{schedule_id}/notifications"): lambda a, b: None,
     ("GET", "/api/v1/workflows/{workflow_id}"): lambda a, b: None,
     ("PATCH", "/api/v1/workflows/{workflow_id}"): lambda a, b: {"name": "taken", "nodes": WORKFLOW["nodes"]},
     ("DELETE", "/api/v1/workflows/{workflow_id}"): lambda a, b: None,
@@ -89,6 +90,8 @@ NO_IDS = {
     ("POST", "/api/v1/workflows"),
     # Tokens: a listing shows only the caller's own; a new one is always the caller's.
     ("GET", "/api/v1/tokens"), ("POST", "/api/v1/tokens"),
+    # The webhook secret: always the caller's own (shown, or replaced).
+    ("GET", "/api/v1/webhook-secret"), ("POST", "/api/v1/webhook-secret/rotate"),
 }
 TOOLS_ROUTE = ("POST", "/api/v1/tools/{name}/invoke")
 # Every tool: Bob's arguments naming Alice's rows, and the answer (status, field) he must get.

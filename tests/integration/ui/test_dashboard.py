@@ -106,7 +106,8 @@ def test_the_list_shows_only_the_users_schedules_with_filter_and_search(
     sign_in(client, alice)
     page = client.get("/ui/schedules").text
     assert "nightly-report" in page and "minutely" in page and "bobs-secret" not in page
-    assert "At 03:00 AM (Europe/Berlin)" in page and "Every minute" in page
+    assert "At 03:00 AM" in page and "Every minute" in page
+    assert "At 03:00 AM (Europe/Berlin)" not in page, "the Timezone column shows the zone"
     assert re.search(r"in \d+ (s|min|h)", page), "next run is shown relative to now"
     searched = client.get("/ui/schedules", params={"q": "night"}).text
     assert "nightly-report" in searched and "minutely" not in searched

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 
 import httpx
@@ -22,8 +23,10 @@ def test_list_shows_a_table_with_the_newest_runs_status(rqflow: Rqflow, fake_api
     result = rqflow("schedules", "list")
 
     assert result.exit_code == 0, result.output
-    for text in (SID, "morning", "every 5 minutes", "Europe/Berlin", "active", "2030-01-01 09:05 CET", "failed"):
+    for text in (SID[:8], "morning", "every 5 minutes", "Europe/Berlin", "active", "2030-01-01 09:05 CET", "failed"):
         assert text in result.stdout
+    assert SID not in result.stdout, "the table shows ids short; --wide shows them whole"
+    assert SID in rqflow("schedules", "list", "--wide").stdout
     assert fake_api.requests[1].url.params["limit"] == "1"
 
 
@@ -57,6 +60,7 @@ def test_list_follows_the_apis_pages_up_to_the_limit(rqflow: Rqflow, fake_api: F
 
 def test_names_are_printed_as_is_not_as_markup(rqflow: Rqflow, fake_api: FakeApi) -> None:
     fake_api.on("GET", f"/api/v1/schedules/{SID}", schedule_json(name="[red]x[/] [/oops]"))
+    fake_api.on("GET", f"/api/v1/schedules/{SID}/runs", page([]))
 
     result = rqflow("schedules", "show", SID)
 
@@ -67,6 +71,7 @@ def test_names_are_printed_as_is_not_as_markup(rqflow: Rqflow, fake_api: FakeApi
 def test_show_prints_the_schedule_and_its_next_runs(rqflow: Rqflow, fake_api: FakeApi) -> None:
     paused = schedule_json(status="paused", paused_reason="maintenance", paused_at="2030-01-01T07:00:00Z")
     fake_api.on("GET", f"/api/v1/schedules/{SID}", paused)
+    fake_api.on("GET", f"/api/v1/schedules/{SID}/runs", page([]))
 
     result = rqflow("schedules", "show", SID)
 
@@ -192,7 +197,9 @@ def test_delete_asks_first(rqflow: Rqflow, fake_api: FakeApi) -> None:
     fake_api.on("DELETE", f"/api/v1/schedules/{SID}", httpx.Response(204))
 
     declined = rqflow("schedules", "delete", SID, input="n\n")
-    assert declined.exit_code == 1 and "Delete schedule morning" in declined.stderr
+    # Saying no is not a refused request (exit 1): nothing went wrong, nothing was deleted.
+    assert declined.exit_code == 0 and "deleted" not in declined.stdout, declined.output
+    assert "Delete schedule morning" in declined.stderr and "Not deleted." in declined.stderr
     assert fake_api.paths() == [f"GET /api/v1/schedules/{SID}"]
 
     confirmed = rqflow("schedules", "delete", SID, "--yes", "--json")
@@ -201,9 +208,11 @@ def test_delete_asks_first(rqflow: Rqflow, fake_api: FakeApi) -> None:
 
 
 def test_ids_stay_one_path_segment(rqflow: Rqflow, fake_api: FakeApi) -> None:
+    fake_api.on("GET", "/api/v1/schedules", page([schedule_json(id="../workflows")]))
+
     rqflow("schedules", "show", "../workflows")
 
-    assert fake_api.requests[0].url.raw_path == b"/api/v1/schedules/..%2Fworkflows"
+    assert fake_api.requests[1].url.raw_path == b"/api/v1/schedules/..%2Fworkflows"
 
 
 def test_needs_no_database_settings(rqflow: Rqflow, fake_api: FakeApi) -> None:
@@ -212,3 +221,41 @@ def test_needs_no_database_settings(rqflow: Rqflow, fake_api: FakeApi) -> None:
     result = rqflow("schedules", "list", env={"RQFLOW_DATABASE_URL": "mysql://not-a-setting-rqflow-takes"})
 
     assert result.exit_code == 0 and "schedules: none" in result.stdout
+
+
+def test_list_and_show_say_the_same_last_run_with_its_time(rqflow: Rqflow, fake_api: FakeApi) -> None:
+    # A run triggered by hand is the newest ledger row but does not move last_run_at.
+    schedule = schedule_json(last_run_at=None)
+    fake_api.on("GET", "/api/v1/schedules", page([schedule]))
+    fake_api.on("GET", f"/api/v1/schedules/{SID}", schedule)
+    fake_api.on("GET", f"/api/v1/schedules/{SID}/runs",
+                page([run_json(trigger_kind="manual", scheduled_for="2030-01-01T07:30:00Z")]))
+
+    listed, shown = rqflow("schedules", "list").stdout, rqflow("schedules", "show", SID).stdout
+
+    assert re.search(r"last run\s+succeeded 2030-01-01 08:30 CET \(", shown), shown
+    row = next(line for line in listed.splitlines() if "morning" in line)
+    assert "│ succeeded" in row and "│ 2030-01-01 08:30 CET (" in listed, listed  # the time under the status
+
+
+def test_list_and_show_say_never_run_alike(rqflow: Rqflow, fake_api: FakeApi) -> None:
+    schedule = schedule_json(last_run_at=None, missed_count=0)
+    fake_api.on("GET", "/api/v1/schedules", page([schedule]))
+    fake_api.on("GET", f"/api/v1/schedules/{SID}", schedule)
+    fake_api.on("GET", f"/api/v1/schedules/{SID}/runs", page([]))
+
+    listed, shown = rqflow("schedules", "list").stdout, rqflow("schedules", "show", SID).stdout
+
+    assert re.search(r"last run\s+—", shown), shown
+    assert "│ — " in next(line for line in listed.splitlines() if "morning" in line), listed
+
+
+def test_list_fits_an_80_column_terminal(rqflow: Rqflow, fake_api: FakeApi) -> None:
+    fake_api.on("GET", "/api/v1/schedules", page([SCHEDULE]))
+    fake_api.on("GET", f"/api/v1/schedules/{SID}/runs", page([run_json()]))
+
+    result = rqflow("schedules", "list", env={"COLUMNS": "80"})
+
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80, result.stdout
+    assert f"│ {SID[:8]} │ morning " in result.stdout

@@ -48,3 +48,16 @@ def test_a_missing_workflow_is_named(rqflow: Rqflow, fake_api: FakeApi) -> None:
     result = rqflow("workflows", "runs", "99")
 
     assert (result.exit_code, result.stderr) == (1, "rqflow: id: workflow 99 not found\n")
+
+
+def test_runs_show_what_triggered_each_not_the_event_type(rqflow: Rqflow, fake_api: FakeApi) -> None:
+    runs = [{**RUN, "id": 11, "event": {"trigger_kind": "manual"}},  # an API without trigger_kind: the event's
+            {**RUN, "id": 12, "trigger_kind": "backfill", "event": {}},  # the API's own field
+            {**RUN, "id": 13, "event": {}}]  # neither: the event type
+    fake_api.on("GET", "/api/v1/workflows/4/runs", page(runs))
+
+    result = rqflow("workflows", "runs", "4")
+
+    rows = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("│ 1")}
+    assert "│ manual " in rows["11"] and "│ backfill " in rows["12"] and "│ schedule " in rows["13"], result.stdout
+    assert "trigger" in result.stdout and "event" not in result.stdout

@@ -81,7 +81,10 @@ def delete_schedule(schedule_id: str, db: SessionDep, user: CurrentUser, signals
 def pause_schedule(
     schedule_id: str, db: SessionDep, user: CurrentUser, signals: SignalsDep, data: PauseRequest | None = None
 ) -> SchedulePublic:
-    """Stop firing until resumed, or until ``until``; an optional ``reason`` is shown on the schedule."""
+    """Stop firing until resumed, or until ``until``; an optional ``reason`` is shown on the schedule.
+
+    Pausing a paused schedule changes only what the body gives (a reason, an until); with neither it
+    changes nothing and adds nothing to the history."""
     body = data or PauseRequest()
     schedule = service.pause_schedule(db=db, owner=user, schedule_id=schedule_id, now=utcnow(), signals=signals,
                                  reason=body.reason, until=body.until)
@@ -140,11 +143,13 @@ def backfill_schedule(
     schedule_id: str, data: BackfillRequest, db: SessionDep, user: CurrentUser, signals: SignalsDep,
     settings: SettingsDep,
 ) -> BackfillPublic:
-    """Run, in order, every occurrence in ``[start, end]`` (in the past) that has no ledger row yet."""
+    """Run, in order, every occurrence in ``[start, end]`` (in the past) that has no ledger row yet;
+    ``message`` says what was done, and why nothing was when ``count`` is 0."""
     check_trigger_rate(settings, user.id)
-    rows = backfill.backfill_schedule(db=db, owner=user, schedule_id=schedule_id, start=data.start, end=data.end,
-                                      now=utcnow(), signals=signals)
-    return BackfillPublic(count=len(rows), runs=[RunPublic.model_validate(r) for r in rows])
+    done = backfill.backfill_range(db=db, owner=user, schedule_id=schedule_id, start=data.start, end=data.end,
+                                   now=utcnow(), signals=signals)
+    return BackfillPublic(count=len(done.rows), runs=[RunPublic.model_validate(r) for r in done.rows],
+                          already_recorded=done.already_recorded, message=done.message)
 
 
 @router.get("/{schedule_id}/history", response_model=Page[ChangePublic])
