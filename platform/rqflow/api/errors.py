@@ -118,9 +118,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     """Starlette's own answers (404 for no route, 405, 413), with ``message`` and ``field`` as every answer."""
     assert isinstance(exc, HTTPException)
     message = str(exc.detail)
+    field = None
     if isinstance(exc, BodyTooLarge):
-        message = f"the request body is larger than {exc.limit} bytes (RQFLOW_MAX_REQUEST_BODY_BYTES)"
-    body = {"detail": exc.detail, "message": message, "field": None}
+        message = (f"the request body is larger than {exc.limit:,} bytes (RQFLOW_MAX_REQUEST_BODY_BYTES): send "
+                   "less (a workflow's nodes, a trigger payload), or ask the operator to raise the limit")
+        field = "body"
+    body = {"detail": exc.detail, "message": message, "field": field}
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 

@@ -82,7 +82,7 @@ def test_malformed_json_names_the_parsers_reason_line_and_column(client: TestCli
     assert answer["field"] == "body" and answer["detail"][0]["loc"] == ["body"]
 
 
-# 3. A body over the limit (the message already named the limit and the setting; pinned here).
+# 3. A body over the limit: the limit, the setting, what to do, and the field.
 
 def test_a_body_over_the_limit_names_the_limit_and_the_setting(
     client: TestClient, alice: ApiUser, settings: Settings
@@ -91,7 +91,8 @@ def test_a_body_over_the_limit_names_the_limit_and_the_setting(
     response = client.post(API, content=blob, headers={**alice.headers, "content-type": "application/json"})
     assert response.status_code == 413
     message = response.json()["message"]
-    assert str(settings.max_request_body_bytes) in message and "RQFLOW_MAX_REQUEST_BODY_BYTES" in message
+    assert f"{settings.max_request_body_bytes:,}" in message and "RQFLOW_MAX_REQUEST_BODY_BYTES" in message
+    assert response.json()["field"] == "body"
 
 
 # 4. Articles in the kind messages.

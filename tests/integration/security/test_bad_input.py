@@ -9,7 +9,7 @@ What rqflow does, and this file holds it to:
 
 - **Names may repeat.** Schedules share names as cron lines do (ids tell them apart); so do workflows
   and schedules made by the tool. Only user names are unique (``rqflow user create``).
-- **Body size**: over ``RQFLOW_MAX_REQUEST_BODY_BYTES`` (1 MiB by default) answers 413, ``field`` null,
+- **Body size**: over ``RQFLOW_MAX_REQUEST_BODY_BYTES`` (1 MiB by default) answers 413, ``field`` ``body``,
   whether the size is declared or the body streams in chunks.
 - **JSON that parses but cannot be stored** answers 422 before validation: nesting past 64 levels,
   ``NaN``/``Infinity``, a lone surrogate (``"\\ud800"``), an integer of thousands of digits. ``field``
@@ -208,7 +208,7 @@ CATALOGUE: list[Bad] = [
         label="cycle"),
     Bad(PATCH_WORKFLOW, {"edges": []}, field="edges", label="edges without nodes"),
     # Bodies: too large, too deep, not storable.
-    *[Bad(route, raw=b'{"name": "' + b"x" * (10 * MIB) + b'"}', status=413, label="10 MB body")
+    *[Bad(route, raw=b'{"name": "' + b"x" * (10 * MIB) + b'"}', status=413, field="body", label="10 MB body")
       for route in (SCHEDULES, WORKFLOWS, PAUSE, TOOL_CREATE)],
     *[Bad(route, raw=nested(10_000), label="nested 10,000 deep")
       for route in (SCHEDULES, PATCH_SCHEDULE, WORKFLOWS, PAUSE, TOOL_CREATE)],
