@@ -132,7 +132,7 @@ def rotate_webhook_secret(db: Session, user_id: int) -> str:
 
 
 def new_secret() -> str:
-    """A random secret, printable, 256 bits."""
+    """A random secret, printable: 232 bits, 64 characters with its prefix (the column's size)."""
     return "whsec_" + secrets.token_hex(29)
 
 
