@@ -4,6 +4,9 @@ and the one-line notation of an entry."""
 from __future__ import annotations
 
 import json
+import re
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -92,3 +95,15 @@ def test_the_operators_email_list_takes_domains_and_addresses() -> None:
     assert email_allowed("Ops@Example.com", allowed) and email_allowed("boss@partner.example", allowed)
     assert not email_allowed("other@partner.example", allowed) and not email_allowed("x@evil.example", allowed)
     assert email_allowed("anyone@anywhere.example", [])
+
+
+def test_the_readmes_receiver_snippet_accepts_rqflows_signature_and_only_it() -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    snippet = re.search(r"```python\n(import hashlib.*?)```", readme, re.DOTALL)
+    assert snippet is not None, "the README's webhook receiver snippet is gone"
+    namespace: dict[str, Any] = {}
+    exec(snippet.group(1), namespace)  # the README's own code, as a receiver would paste it
+    body, stamp = body_of(outgoing()), str(int(time.time()))
+    headers = {"X-Rqflow-Timestamp": stamp, "X-Rqflow-Signature": "sha256=" + signature(SECRET, stamp, body)}
+    assert namespace["verified"](SECRET, headers, body)
+    assert not namespace["verified"](SECRET, headers, body + b"x")
