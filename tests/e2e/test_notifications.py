@@ -7,7 +7,7 @@ notification's own timer; each request carries a valid signature under the user'
 and the run was recorded failed before the first try reached the receiver. The second one's
 run succeeds and its email entry's message arrives at a real SMTP server (aiosmtpd), with
 the schedule's name in the subject and the run's page in the body. The API lists both
-deliveries with every try.
+deliveries with every try, and a test notification asked for through it arrives signed.
 """
 
 from __future__ import annotations
@@ -80,13 +80,16 @@ def test_a_failed_run_reaches_a_webhook_on_its_second_try_and_a_success_reaches_
             mailed = delivered(stack, api, succeeding)
             secret = api.get("/api/v1/webhook-secret").json()["secret"]
             [run] = api.get(f"/api/v1/schedules/{failing}/runs").json()["items"]
+            receiver.wait_for(2, timeout=5)
+            tested = api.post(f"/api/v1/schedules/{failing}/notifications/test")
+            assert tested.status_code == 202, tested.text
 
-        first, second = receiver.wait_for(2, timeout=5)
+        first, second, test = receiver.wait_for(3, timeout=30)
         [(recipients, message)] = sink.wait_for(1, timeout=5)
 
     assert [(t["attempt"], t["ok"], t["status_code"]) for t in hooked["tries"]] == [(1, False, 503), (2, True, 200)]
     assert (hooked["outcome"], hooked["attempts"]) == ("failed", 2)
-    for request in (first, second):
+    for request in (first, second, test):
         assert verify(secret, request.headers, request.body), request.headers
     sent = json.loads(second.body)
     assert (sent["outcome"], sent["run"]["id"], sent["run"]["status"]) == ("failed", run["id"], "failed")
@@ -94,7 +97,8 @@ def test_a_failed_run_reaches_a_webhook_on_its_second_try_and_a_success_reaches_
     assert run["status"] == "failed"
     # The run was over before its notification was first tried: sending never holds it up.
     assert datetime.fromisoformat(run["finished_at"]) <= datetime.fromisoformat(hooked["tries"][0]["started_at"])
-    assert len(receiver.received) == 2  # the succeeding schedule's failed-only entry sent nothing
+    assert json.loads(test.body)["outcome"] == "test" and test.headers["X-Rqflow-Event"] == "test"
+    assert len(receiver.received) == 3  # the succeeding schedule's failed-only entry sent nothing
 
     assert (mailed["channel"], mailed["outcome"], mailed["attempts"]) == ("email", "succeeded", 1)
     assert recipients == ["ops@example.com"]

@@ -33,8 +33,9 @@ KEY_PREFIX = "rqflow:rate"
 NAMESPACE = "trigger"
 
 
-def check_trigger_rate(settings: Settings, user_id: int) -> None:
-    """Count one run-now or backfill request of ``user_id``; raise :class:`RateLimited` past the limit."""
+def check_trigger_rate(settings: Settings, user_id: int, *, what: str = "run-now and backfill") -> None:
+    """Count one run-now, backfill or test-notification request of ``user_id``; raise :class:`RateLimited` past the
+    limit (``what`` names the kind in the refusal)."""
     limiter, rates = _limiter(settings.redis_url, settings.trigger_rate_limit)
     who = (NAMESPACE, str(user_id))
     try:
@@ -48,7 +49,7 @@ def check_trigger_rate(settings: Settings, user_id: int) -> None:
         log.warning("trigger rate limit not checked (Redis unavailable: %s); the queued-run cap still holds", exc)
         return
     raise RateLimited(
-        f"too many run-now and backfill requests (at most {_words(refused)}, RQFLOW_TRIGGER_RATE_LIMIT); "
+        f"too many {what} requests (at most {_words(refused)}, RQFLOW_TRIGGER_RATE_LIMIT); "
         f"try again in {retry_after} s",
         retry_after=retry_after,
     )

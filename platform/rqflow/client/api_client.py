@@ -107,6 +107,10 @@ class ApiClient:
         return collect(lambda size, start: self._get(path, {**query, "limit": size, "offset": start}),
                        limit=limit, offset=offset)
 
+    def send_test_notifications(self, schedule_id: str) -> Json:
+        """Send each of the schedule's notify entries a test notification; answers them (pending)."""
+        return self._send("POST", f"/api/v1/schedules/{_segment(schedule_id)}/notifications/test")
+
     def list_notifications(self, schedule_id: str, *, limit: int = 50, offset: int = 0) -> Json:
         """The notifications the schedule's ``notify`` entries sent, newest first, following the API's pages."""
         path = f"/api/v1/schedules/{_segment(schedule_id)}/notifications"

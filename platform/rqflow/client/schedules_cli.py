@@ -263,6 +263,16 @@ def trigger(ctx: typer.Context, schedule_id: ScheduleId, as_json: JsonOption = F
     emit(run, as_json=as_json, render=lambda: tables.run_panel(run))
 
 
+@app.command("test-notify")
+def send_test_notify(ctx: typer.Context, schedule_id: ScheduleId, as_json: JsonOption = False) -> None:
+    """Send each of the schedule's notify entries a test notification ('rqflow schedules notifications' shows
+    how they went)."""
+    with api(ctx) as client:
+        sent = client.send_test_notifications(_full_id(client, schedule_id))
+    page = {"items": sent["items"], "total": sent["count"], "limit": sent["count"], "offset": 0}
+    emit(sent, as_json=as_json, render=lambda: tables.notifications_table(page, timezone=None, now=_now()))
+
+
 @app.command("runs")
 def runs(
     ctx: typer.Context, schedule_id: ScheduleId,

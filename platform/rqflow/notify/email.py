@@ -22,7 +22,7 @@ from rqflow.settings import get_settings
 HEADLINES = {
     "succeeded": "succeeded", "failed": "failed", "timeout": "ran past its deadline",
     "budget_exceeded": "stopped at its budget", "missed": "missed occurrences", "auto_paused": "was paused",
-    "daily_budget": "daily budget 80 % spent",
+    "daily_budget": "daily budget 80 % spent", "test": "test notification",
 }
 OUTPUT_SHOWN_CHARS = 20_000
 
@@ -48,6 +48,9 @@ def body_lines(outcome: str, payload: dict[str, Any]) -> list[str]:
                 f"User: {payload.get('user')}", f"Day (UTC): {payload.get('day')}",
                 f"Spent: ${payload.get('spent_usd', 0):.4f} of ${payload.get('budget_usd', 0):.2f}"]
     schedule = payload.get("schedule", {})
+    if outcome == "test":
+        return [f"This is {payload.get('message')}.", "", f"Schedule: {schedule.get('name')}",
+                f"See it: {schedule.get('url')}"]
     lines = [f"Schedule \"{schedule.get('name')}\" {HEADLINES.get(outcome, outcome)}.", ""]
     if outcome == "auto_paused":
         lines += [f"Why: {payload.get('reason')}", f"Last error: {payload.get('last_error') or '-'}"]

@@ -35,6 +35,9 @@ from rqflow.schemas.common import StrictInput
 # failures, or the user's daily budget 80 % spent.
 NotifyOutcome = Literal["succeeded", "failed", "timeout", "budget_exceeded", "missed", "auto_paused", "daily_budget"]
 NOTIFY_OUTCOMES: tuple[str, ...] = get_args(NotifyOutcome)
+# What a sent notification is about: an outcome, or a test asked for to check the targets.
+DeliveryOutcome = Literal["succeeded", "failed", "timeout", "budget_exceeded", "missed", "auto_paused",
+                          "daily_budget", "test"]
 Channel = Literal["webhook", "email"]
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 MAX_NOTIFY_ENTRIES = 10
@@ -138,7 +141,7 @@ class NotificationPublic(BaseModel):
     id: int
     schedule_id: str = Field(validation_alias="scheduled_job_id")
     run_id: int | None = Field(validation_alias="schedule_run_id")
-    outcome: NotifyOutcome
+    outcome: DeliveryOutcome
     channel: Channel
     target: str
     status: DeliveryStatus = Field(description="pending (a try is due at next_attempt_at), delivered or failed "
@@ -149,6 +152,13 @@ class NotificationPublic(BaseModel):
     created_at: datetime
     delivered_at: datetime | None
     tries: list[NotificationAttemptPublic] = Field(validation_alias="attempt_log")
+
+
+class TestNotificationsSent(BaseModel):
+    """The test notifications queued, one per notify entry (pending: a worker sends them)."""
+
+    count: int
+    items: list[NotificationPublic]
 
 
 class WebhookSecretPublic(BaseModel):

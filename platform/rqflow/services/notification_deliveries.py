@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from rqflow.models import NotificationAttempt, NotificationDelivery, Schedule, UserProfile
 from rqflow.notify import Outgoing, SendResult
+from rqflow.services.notifications import notify_test
 from rqflow.services.schedules import get_schedule
 from rqflow.settings import get_settings
+from rqflow.signals import SchedulerSignals
 
 # The longest wait between two tries, however many failed.
 MAX_BACKOFF_SECONDS = 3600.0
@@ -146,3 +148,12 @@ def list_deliveries(db: Session, *, owner: UserProfile, schedule_id: str, limit:
                             .order_by(NotificationDelivery.created_at.desc(), NotificationDelivery.id.desc())
                             .options(selectinload(NotificationDelivery.attempt_log)).limit(limit).offset(offset)))
     return items, total
+
+
+def send_test(db: Session, *, owner: UserProfile, schedule_id: str, now: datetime,
+              signals: SchedulerSignals) -> list[NotificationDelivery]:
+    """Queue a test notification to each of the owner's schedule's entries (sent once this commits)."""
+    schedule = get_schedule(db=db, owner=owner, schedule_id=schedule_id)
+    ids = notify_test(db, schedule, now=now, signals=signals)
+    return list(db.scalars(select(NotificationDelivery).where(NotificationDelivery.id.in_(ids))
+                           .options(selectinload(NotificationDelivery.attempt_log)).order_by(NotificationDelivery.id)))

@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from rqflow.db import on_commit
+from rqflow.errors import InvalidInput
 from rqflow.models import NodeRun, NotificationDelivery, Schedule, ScheduleRun, UserProfile, WorkflowRun
 from rqflow.models.schedule_run import BUDGET_REASON, TIMEOUT_REASON
 from rqflow.schemas.notify import NotifyEntry
@@ -130,6 +131,17 @@ def notify_daily_budget(db: Session, user_id: int, *, spent_usd: float, budget_u
     return len(seen)
 
 
+def notify_test(db: Session, schedule: Schedule, *, now: datetime, signals: SchedulerSignals) -> list[int]:
+    """Send every entry of the schedule a test notification (a person checking a receiver or an address); the
+    deliveries' ids. A schedule without entries is refused, naming ``notify``."""
+    chosen = entries(schedule.notify)
+    if not chosen:
+        raise InvalidInput("this schedule has no notify entries to test", field="notify")
+    body = {"outcome": "test", "schedule": _schedule_part(schedule), "sent_at": now.isoformat(),
+            "message": "a test notification from rqflow: this target receives the schedule's notifications"}
+    return [_add(db, schedule.id, None, entry, "test", body, now=now, signals=signals) for entry in chosen]
+
+
 def crossed_warning(before_usd: float, after_usd: float, budget_usd: float) -> bool:
     """Whether one run's spending took the day across the warning line (80 % of the budget)."""
     line = DAILY_BUDGET_WARNING * budget_usd
@@ -137,7 +149,7 @@ def crossed_warning(before_usd: float, after_usd: float, budget_usd: float) -> b
 
 
 def _add(db: Session, schedule_id: str, run_id: int | None, entry: NotifyEntry, outcome: str,
-         body: dict[str, Any], *, now: datetime, signals: SchedulerSignals) -> None:
+         body: dict[str, Any], *, now: datetime, signals: SchedulerSignals) -> int:
     delivery = NotificationDelivery(scheduled_job_id=schedule_id, schedule_run_id=run_id, outcome=outcome,
                                     channel=entry.channel, target=entry.target, status="pending", attempts=0,
                                     next_attempt_at=now, last_error="", payload=body, created_at=now)
@@ -145,6 +157,7 @@ def _add(db: Session, schedule_id: str, run_id: int | None, entry: NotifyEntry, 
     db.flush()
     delivery_id = delivery.id
     on_commit(db, lambda: signals.notify_later(delivery_id=delivery_id, attempt=1, at=now))
+    return delivery_id
 
 
 def _schedule_part(schedule: Schedule) -> dict[str, Any]:

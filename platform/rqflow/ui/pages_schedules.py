@@ -112,6 +112,19 @@ def trigger(schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep,
     return _act(db, _page(schedule_id), act)
 
 
+@router.post("/schedules/{schedule_id}/notifications/test")
+def send_test_notifications(
+    schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep, settings: SettingsDep
+) -> Response:
+    """Send each notify entry a test notification, to check its receiver or address."""
+    def act() -> str:
+        check_trigger_rate(settings, user.id, what="run-now, backfill and test-notification")
+        sent = notification_deliveries.send_test(db=db, owner=user, schedule_id=schedule_id, now=utcnow(),
+                                                 signals=signals)
+        return f"Sending a test notification to {len(sent)} target{'s' if len(sent) != 1 else ''}."
+    return _act(db, _page(schedule_id), act)
+
+
 @router.post("/schedules/{schedule_id}/backfill")
 def backfill_range(
     schedule_id: str, db: SessionDep, user: UiUser, signals: SignalsDep, settings: SettingsDep, form: FormDep

@@ -111,3 +111,27 @@ def test_the_webhook_secret_is_each_users_own_stable_until_rotated(
     assert rotated != first["secret"]
     assert client.get("/api/v1/webhook-secret", headers=alice.headers).json()["secret"] == rotated
     assert client.get("/api/v1/webhook-secret").status_code == 401
+
+
+def test_a_test_notification_goes_to_each_entry_of_the_owners_schedule_only(
+    client: TestClient, alice: ApiUser, bob: ApiUser
+) -> None:
+    workflow_id = make_workflow(alice)
+    entries = [{"on": ["failed"], "webhook": HOOK}, {"on": ["succeeded"], "webhook": HOOK + "/ok"}]
+    notified = client.post("/api/v1/schedules", json=body(workflow_id, entries), headers=alice.headers).json()
+    silent = client.post("/api/v1/schedules", json=body(workflow_id, None), headers=alice.headers).json()
+
+    sent = client.post(f"/api/v1/schedules/{notified['id']}/notifications/test", headers=alice.headers)
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["count"] == 2
+    assert [(item["outcome"], item["target"], item["status"], item["run_id"]) for item in sent.json()["items"]] == [
+        ("test", HOOK, "pending", None), ("test", HOOK + "/ok", "pending", None)]
+    listed = client.get(f"/api/v1/schedules/{notified['id']}/notifications", headers=alice.headers).json()
+    assert listed["total"] == 2
+
+    refused = client.post(f"/api/v1/schedules/{silent['id']}/notifications/test", headers=alice.headers)
+    assert refused.status_code == 422 and refused.json()["field"] == "notify"
+    assert client.post(f"/api/v1/schedules/{notified['id']}/notifications/test",
+                       headers=bob.headers).status_code == 404
+    with session_scope() as db:
+        assert db.scalar(select(func.count()).select_from(NotificationDelivery)) == 2

@@ -101,3 +101,14 @@ def test_notifications_of_an_unknown_schedule(rqflow: Rqflow) -> None:
     # A whole id goes to the API as is (the start of one is looked up first: tests/unit/cli/test_short_ids.py).
     result = rqflow("schedules", "notifications", "00000000-0000-4000-8000-000000000000")
     assert result.exit_code == 1 and "not found" in result.stderr
+
+
+def test_test_notify_queues_one_test_notification_per_entry(rqflow: Rqflow, alice: ApiUser) -> None:
+    code, out, err = create(rqflow, alice, f"failed {HOOK}", f"succeeded {HOOK}/ok")
+    assert code == 0, err
+    sent = loads(ok(rqflow("schedules", "test-notify", created_id(out), "--json")))
+    assert sent["count"] == 2
+    assert [(item["outcome"], item["target"], item["status"]) for item in sent["items"]] == [
+        ("test", HOOK, "pending"), ("test", f"{HOOK}/ok", "pending")]
+    table = ok(rqflow("schedules", "test-notify", created_id(out)[:8])).stdout
+    assert "test" in table and "pending" in table

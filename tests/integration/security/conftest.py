@@ -47,7 +47,8 @@ def make_world(user: ApiUser) -> World:
     """A workflow, a schedule with a ledger row, and a workflow run with its node runs, all ``user``'s."""
     marker = f"{user.name}-only"
     workflow_id = make_workflow(user, name=f"{marker}-workflow", description=marker)
-    job = make_schedule(user, workflow_id, name=f"{marker}-schedule", trigger_payload={"secret": marker})
+    job = make_schedule(user, workflow_id, name=f"{marker}-schedule", trigger_payload={"secret": marker},
+                        notify=[{"on": ["failed"], "webhook": f"https://hooks.example.com/{marker}"}])
     with session_scope() as db:
         owner, graph = db.get(UserProfile, user.id), load_graph(db, workflow_id)
         assert owner is not None and graph is not None

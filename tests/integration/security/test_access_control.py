@@ -65,6 +65,7 @@ PATH_IDS: dict[tuple[str, str], Body] = {
                                                                        "end": "2026-01-01T01:00:00Z"},
     ("GET", "/api/v1/schedules/{schedule_id}/history"): lambda a, b: None,
     ("GET", "/api/v1/schedules/{schedule_id}/notifications"): lambda a, b: None,
+    ("POST", "/api/v1/schedules/{schedule_id}/notifications/test"): lambda a, b: None,
     ("GET", "/api/v1/workflows/{workflow_id}"): lambda a, b: None,
     ("PATCH", "/api/v1/workflows/{workflow_id}"): lambda a, b: {"name": "taken", "nodes": WORKFLOW["nodes"]},
     ("DELETE", "/api/v1/workflows/{workflow_id}"): lambda a, b: None,

@@ -170,3 +170,20 @@ def test_the_schedule_page_lists_its_deliveries(client: TestClient, alice: ApiUs
     assert HOOK in rows[0] and "HTTP 503 &lt;b&gt;busy&lt;/b&gt;" in rows[0] and "in 2 min" in rows[0]
     assert OTHER_HOOK in rows[1] and "badge-delivered" in rows[1] and "5 min ago" in rows[1]
     assert "(2 of 2)" in page
+
+
+def test_a_test_notification_is_sent_from_the_schedules_page(client: TestClient, alice: ApiUser) -> None:
+    workflow_id = make_workflow(alice)
+    notified = make_schedule(alice, workflow_id, notify=[{"on": ["failed"], "webhook": HOOK}])
+    silent = make_schedule(alice, workflow_id, name="silent")
+    sign_in(client, alice)
+    assert "Send a test notification" in client.get(f"/ui/schedules/{notified.id}").text
+    assert "Send a test notification" not in client.get(f"/ui/schedules/{silent.id}").text
+
+    page = client.post(f"/ui/schedules/{notified.id}/notifications/test", headers=ORIGIN).text
+    assert "Sending a test notification to 1 target." in page
+    with session_scope() as db:
+        [delivery] = db.query(NotificationDelivery).all()
+        assert (delivery.outcome, delivery.target, delivery.scheduled_job_id) == ("test", HOOK, notified.id)
+    refused = client.post(f"/ui/schedules/{silent.id}/notifications/test", headers=ORIGIN).text
+    assert "flash-error" in refused and "no notify entries" in refused

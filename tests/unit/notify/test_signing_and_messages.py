@@ -107,3 +107,12 @@ def test_the_readmes_receiver_snippet_accepts_rqflows_signature_and_only_it() ->
     headers = {"X-Rqflow-Timestamp": stamp, "X-Rqflow-Signature": "sha256=" + signature(SECRET, stamp, body)}
     assert namespace["verified"](SECRET, headers, body)
     assert not namespace["verified"](SECRET, headers, body + b"x")
+
+
+def test_a_test_notification_says_so_and_where_the_schedule_is() -> None:
+    payload = {"outcome": "test", "schedule": {"name": "nightly", "url": "https://r.example/ui/schedules/s1"},
+               "message": "a test notification from rqflow: this target receives the schedule's notifications"}
+    message = compose(outgoing("test", payload), sender="rqflow@example.org")
+    assert message["Subject"] == "[rqflow] nightly: test notification"
+    assert "This is a test notification from rqflow" in message.get_content()
+    assert "https://r.example/ui/schedules/s1" in message.get_content()

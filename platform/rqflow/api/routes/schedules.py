@@ -12,7 +12,7 @@ from rqflow.api.routing import SlashTolerantRouter
 from rqflow.broker.trigger_rate import check_trigger_rate
 from rqflow.models import utcnow
 from rqflow.schemas.common import NO_NUL, Page
-from rqflow.schemas.notify import NotificationPublic
+from rqflow.schemas.notify import NotificationPublic, TestNotificationsSent
 from rqflow.schemas.schedule import (
     BackfillPublic,
     BackfillRequest,
@@ -136,6 +136,19 @@ def list_notifications(
                                                            offset=offset)
     return Page(items=[NotificationPublic.model_validate(item) for item in items], total=total, limit=limit,
                 offset=offset)
+
+
+@router.post("/{schedule_id}/notifications/test", response_model=TestNotificationsSent,
+             status_code=status.HTTP_202_ACCEPTED)
+def send_test_notifications(
+    schedule_id: str, db: SessionDep, user: CurrentUser, signals: SignalsDep, settings: SettingsDep
+) -> TestNotificationsSent:
+    """Send each of the schedule's notify entries a test notification, to check a receiver or an address; the
+    answer lists them (pending: a worker sends them). Counted in the per-user rate of run-now and backfill."""
+    check_trigger_rate(settings, user.id, what="run-now, backfill and test-notification")
+    items = notification_deliveries.send_test(db=db, owner=user, schedule_id=schedule_id, now=utcnow(),
+                                              signals=signals)
+    return TestNotificationsSent(count=len(items), items=[NotificationPublic.model_validate(item) for item in items])
 
 
 @router.post("/{schedule_id}/backfill", response_model=BackfillPublic, status_code=status.HTTP_202_ACCEPTED)
