@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from types import TracebackType
@@ -12,7 +11,7 @@ from typing import Any, Self
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_for
 
 
 class _Keep:
@@ -42,13 +41,10 @@ class SmtpSink:
 
     def wait_for(self, count: int, *, timeout: float) -> list[tuple[list[str], EmailMessage]]:
         """The messages once there are ``count``; AssertionError past ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def enough() -> list[tuple[list[str], EmailMessage]] | None:
             with self.handler.lock:
-                if len(self.handler.messages) >= count:
-                    return list(self.handler.messages)
-            time.sleep(0.05)
-        raise AssertionError(f"the SMTP server received {len(self.handler.messages)} messages in {timeout} s")
+                return list(self.handler.messages) if len(self.handler.messages) >= count else None
+        return wait_for(enough, timeout=timeout, what=f"the SMTP server to receive {count} messages")
 
     def close(self) -> None:
         self.controller.stop()

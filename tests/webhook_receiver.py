@@ -8,11 +8,12 @@ headers and raw body, so a test checks the signature over exactly the bytes sent
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Self
+
+from tests.helpers import wait_for
 
 
 @dataclass(frozen=True)
@@ -54,13 +55,10 @@ class WebhookReceiver:
 
     def wait_for(self, count: int, *, timeout: float) -> list[Received]:
         """The received requests once there are ``count`` of them; AssertionError past ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def enough() -> list[Received] | None:
             with self.lock:
-                if len(self.received) >= count:
-                    return list(self.received)
-            time.sleep(0.05)
-        raise AssertionError(f"the webhook received {len(self.received)} requests in {timeout} s, not {count}")
+                return list(self.received) if len(self.received) >= count else None
+        return wait_for(enough, timeout=timeout, what=f"the webhook to receive {count} requests")
 
     def close(self) -> None:
         self.server.shutdown()
