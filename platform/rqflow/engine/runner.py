@@ -35,6 +35,7 @@ from rqflow.engine.records import FinishedRun, NodeFailure, Resume
 from rqflow.graph import Edge, GraphNode, WorkflowGraph, downstream_order
 from rqflow.models import UserProfile, utcnow
 from rqflow.node_types.base import Component
+from rqflow.schemas.json_values import bounded
 from rqflow.settings import get_settings
 from rqflow.signals import NullSignals, SchedulerSignals
 from rqflow.spend import BudgetExceeded, RunBudget, Spend
@@ -262,8 +263,4 @@ def _jsonable(value: Any) -> Any:
 
 def stored(value: Any) -> Any:
     """A node's input or output as stored: whole up to RQFLOW_NODE_STORED_MAX_BYTES, else a preview that says so."""
-    text = json.dumps(value, default=str)
-    limit = get_settings().node_stored_max_bytes
-    if len(text) <= limit:
-        return json.loads(text)
-    return {"truncated": True, "size_bytes": len(text), "limit_bytes": limit, "preview": text[:limit // 4]}
+    return bounded(value, get_settings().node_stored_max_bytes)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -21,7 +21,6 @@ LATEST_INSTANT = datetime(9000, 1, 1, tzinfo=UTC)
 
 # What started a run: the schedule's own time, a person's "run now", or a backfill of a past range.
 TriggerKind = Literal["schedule", "manual", "backfill"]
-TRIGGER_KINDS: tuple[TriggerKind, ...] = ("schedule", "manual", "backfill")
 
 # Names are shown in tables and matched by globs: printable, trimmed, bounded.
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=NO_NUL)]
@@ -37,7 +36,8 @@ def trigger_kind_of(event: dict[str, Any]) -> TriggerKind | None:
     this tells them apart. None for an event that carries no kind.
     """
     kind = event.get("trigger_kind")
-    return next((known for known in TRIGGER_KINDS if known == kind), None)
+    known_kinds: tuple[TriggerKind, ...] = get_args(TriggerKind)
+    return next((known for known in known_kinds if known == kind), None)
 
 
 def _to_utc(value: datetime) -> datetime:

@@ -75,3 +75,13 @@ def _check_text(text: str, path: tuple[str, ...]) -> None:
 
 def _refuse_constant(name: str) -> Any:
     raise UnsafeJson(f"{name} is not a JSON number; use null or a string")
+
+
+def bounded(value: Any, limit: int) -> Any:
+    """``value`` as a JSON column holds it (datetimes and other objects become text), whole up to ``limit``
+    characters of JSON, else a preview that says so: ``{"truncated": true, "size_bytes", "limit_bytes",
+    "preview"}``, the preview being the first quarter of the limit."""
+    text = json.dumps(value, default=str)
+    if len(text) <= limit:
+        return json.loads(text)
+    return {"truncated": True, "size_bytes": len(text), "limit_bytes": limit, "preview": text[:limit // 4]}

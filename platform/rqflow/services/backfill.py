@@ -38,21 +38,13 @@ class Backfill:
     message: str
 
 
-def backfill_schedule(
-    *, db: Session, owner: UserProfile, schedule_id: str, start: datetime, end: datetime, now: datetime,
-    signals: SchedulerSignals,
-) -> list[ScheduleRun]:
-    """Queue every occurrence in ``[start, end]`` without a ledger row; return the new rows, oldest first."""
-    return backfill_range(db=db, owner=owner, schedule_id=schedule_id, start=start, end=end, now=now,
-                          signals=signals).rows
-
-
 def backfill_range(
     *, db: Session, owner: UserProfile, schedule_id: str, start: datetime, end: datetime, now: datetime,
     signals: SchedulerSignals,
 ) -> Backfill:
-    """:func:`backfill_schedule`, saying what it did: an empty answer alone does not tell a range without
-    occurrences (a Sunday for a weekday cron) from one whose occurrences all ran already."""
+    """Queue every occurrence in ``[start, end]`` without a ledger row (the new rows oldest first), and say what
+    was done: an empty answer alone does not tell a range without occurrences (a Sunday for a weekday cron) from
+    one whose occurrences all ran already."""
     schedule = locked_schedule(db, owner, schedule_id)
     _check_range(start, end, now)
     found = spec_of(schedule).occurrences_between(start - timedelta(microseconds=1), end, limit=MAX_BACKFILL + 1)

@@ -40,14 +40,14 @@ def add_spend(db: Session, user_id: int, *, spent: tuple[int, float], now: datet
     insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
     db.execute(insert(UserDailySpend).values(user_profile_id=user_id, day=day, cost_usd=0.0, tokens=0)
                .on_conflict_do_nothing(index_elements=["user_profile_id", "day"]))
-    db.execute(update(UserDailySpend).where(UserDailySpend.user_profile_id == user_id, UserDailySpend.day == day)
-               .values(cost_usd=UserDailySpend.cost_usd + cost, tokens=UserDailySpend.tokens + tokens))
+    after: float = db.execute(update(UserDailySpend)  # the row the upsert above made sure of
+                              .where(UserDailySpend.user_profile_id == user_id, UserDailySpend.day == day)
+                              .values(cost_usd=UserDailySpend.cost_usd + cost, tokens=UserDailySpend.tokens + tokens)
+                              .returning(UserDailySpend.cost_usd)).scalar_one()
     budget = get_settings().user_daily_budget_usd
-    if budget is not None and cost:
-        after = spent_today(db, user_id, now)
-        if notifications.crossed_warning(after - cost, after, budget):
-            notifications.notify_daily_budget(db, user_id, spent_usd=after, budget_usd=budget, now=now,
-                                              signals=signals, crossed_by=schedule_id)
+    if budget is not None and cost and notifications.crossed_warning(after - cost, after, budget):
+        notifications.notify_daily_budget(db, user_id, spent_usd=after, budget_usd=budget, now=now,
+                                          signals=signals, crossed_by=schedule_id)
 
 
 def spent_today(db: Session, user_id: int, now: datetime) -> float:

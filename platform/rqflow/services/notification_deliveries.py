@@ -49,7 +49,7 @@ def take_up(db: Session, *, delivery_id: int, attempt: int, now: datetime) -> Ou
     """Claim try ``attempt`` of a pending delivery and commit; what to send (None: not this try's turn, or done)."""
     settings = get_settings()
     if attempt > settings.notify_max_attempts:
-        _give_up(db, delivery_id, attempt, now)
+        _give_up(db, delivery_id, attempt)
         return None
     # If this try is lost with its worker, the next one comes when its backoff would have.
     lost_after = now + timedelta(seconds=settings.notify_timeout_seconds * 3) + backoff(attempt)
@@ -70,7 +70,7 @@ def take_up(db: Session, *, delivery_id: int, attempt: int, now: datetime) -> Ou
     return outgoing
 
 
-def _give_up(db: Session, delivery_id: int, attempt: int, now: datetime) -> None:
+def _give_up(db: Session, delivery_id: int, attempt: int) -> None:
     """A try past the last: the last one was lost with its worker; the delivery has failed."""
     db.execute(update(NotificationDelivery)
                .where(NotificationDelivery.id == delivery_id, NotificationDelivery.status == "pending",
@@ -153,7 +153,4 @@ def list_deliveries(db: Session, *, owner: UserProfile, schedule_id: str, limit:
 def send_test(db: Session, *, owner: UserProfile, schedule_id: str, now: datetime,
               signals: SchedulerSignals) -> list[NotificationDelivery]:
     """Queue a test notification to each of the owner's schedule's entries (sent once this commits)."""
-    schedule = get_schedule(db=db, owner=owner, schedule_id=schedule_id)
-    ids = notify_test(db, schedule, now=now, signals=signals)
-    return list(db.scalars(select(NotificationDelivery).where(NotificationDelivery.id.in_(ids))
-                           .options(selectinload(NotificationDelivery.attempt_log)).order_by(NotificationDelivery.id)))
+    return notify_test(db, get_schedule(db=db, owner=owner, schedule_id=schedule_id), now=now, signals=signals)

@@ -10,7 +10,6 @@ target that is slow, down or refusing never fails or delays the run.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -23,6 +22,7 @@ from rqflow.db import on_commit
 from rqflow.errors import InvalidInput
 from rqflow.models import NodeRun, NotificationDelivery, Schedule, ScheduleRun, UserProfile, WorkflowRun
 from rqflow.models.schedule_run import BUDGET_REASON, TIMEOUT_REASON
+from rqflow.schemas.json_values import bounded
 from rqflow.schemas.notify import NotifyEntry
 from rqflow.settings import get_settings
 from rqflow.signals import SchedulerSignals
@@ -46,9 +46,14 @@ def entries(notify: list[dict[str, Any]] | None) -> list[NotifyEntry]:
     return parsed
 
 
+def wanting(notify: list[dict[str, Any]] | None, outcome: str) -> list[NotifyEntry]:
+    """The entries that hear about ``outcome``."""
+    return [entry for entry in entries(notify) if entry.wants(outcome)]
+
+
 def wants(notify: list[dict[str, Any]] | None, outcome: str) -> bool:
     """Whether any entry hears about ``outcome``."""
-    return any(entry.wants(outcome) for entry in entries(notify))
+    return bool(wanting(notify, outcome))
 
 
 def run_outcome(run: ScheduleRun) -> str:
@@ -64,13 +69,11 @@ def run_outcome(run: ScheduleRun) -> str:
 
 def notify_run(db: Session, schedule: Schedule, run: ScheduleRun, *, now: datetime,
                signals: SchedulerSignals) -> int:
-    """Write the deliveries of an ended (or missed) run; how many."""
+    """Write the deliveries of an ended run; how many."""
     outcome = run_outcome(run)
-    chosen = [entry for entry in entries(schedule.notify) if entry.wants(outcome)]
+    chosen = wanting(schedule.notify, outcome)
     if not chosen:
         return 0
-    if run.id is None:
-        db.flush()
     body = {"outcome": outcome, "schedule": _schedule_part(schedule), "run": _run_part(run),
             "output": run_output(db, run.id), "sent_at": now.isoformat()}
     for entry in chosen:
@@ -82,10 +85,10 @@ def notify_missed(db: Session, schedule: Schedule, rows: list[ScheduleRun], *, n
                   signals: SchedulerSignals) -> int:
     """Write one delivery per entry for the occurrences one catch-up recorded ``missed`` (never one per occurrence:
     a scheduler down for a day must not send a thousand messages); how many."""
-    chosen = [entry for entry in entries(schedule.notify) if entry.wants("missed")]
+    chosen = wanting(schedule.notify, "missed")
     if not chosen:
         return 0
-    db.flush()
+    db.flush()  # the rows' ids
     newest = max(rows, key=lambda row: row.scheduled_for)
     instants = sorted(row.scheduled_for.isoformat() for row in rows)
     body = {"outcome": "missed", "schedule": _schedule_part(schedule), "run": _run_part(newest),
@@ -99,7 +102,7 @@ def notify_missed(db: Session, schedule: Schedule, rows: list[ScheduleRun], *, n
 def notify_auto_paused(db: Session, schedule: Schedule, *, reason: str, now: datetime,
                        signals: SchedulerSignals) -> int:
     """Write the deliveries of a schedule that paused itself after its failures; how many."""
-    chosen = [entry for entry in entries(schedule.notify) if entry.wants("auto_paused")]
+    chosen = wanting(schedule.notify, "auto_paused")
     body = {"outcome": "auto_paused", "schedule": _schedule_part(schedule), "reason": reason,
             "last_error": schedule.last_error, "sent_at": now.isoformat()}
     for entry in chosen:
@@ -124,16 +127,17 @@ def notify_daily_budget(db: Session, user_id: int, *, spent_usd: float, budget_u
                        "new runs are skipped once all of it is", "sent_at": now.isoformat()}
     seen: set[tuple[str, str]] = set()
     for schedule in schedules:
-        for entry in entries(schedule.notify):
-            if entry.wants("daily_budget") and (entry.channel, entry.target) not in seen:
+        for entry in wanting(schedule.notify, "daily_budget"):
+            if (entry.channel, entry.target) not in seen:
                 seen.add((entry.channel, entry.target))
                 _add(db, schedule.id, None, entry, "daily_budget", body, now=now, signals=signals)
     return len(seen)
 
 
-def notify_test(db: Session, schedule: Schedule, *, now: datetime, signals: SchedulerSignals) -> list[int]:
+def notify_test(db: Session, schedule: Schedule, *, now: datetime,
+                signals: SchedulerSignals) -> list[NotificationDelivery]:
     """Send every entry of the schedule a test notification (a person checking a receiver or an address); the
-    deliveries' ids. A schedule without entries is refused, naming ``notify``."""
+    deliveries. A schedule without entries is refused, naming ``notify``."""
     chosen = entries(schedule.notify)
     if not chosen:
         raise InvalidInput("this schedule has no notify entries to test", field="notify")
@@ -149,15 +153,16 @@ def crossed_warning(before_usd: float, after_usd: float, budget_usd: float) -> b
 
 
 def _add(db: Session, schedule_id: str, run_id: int | None, entry: NotifyEntry, outcome: str,
-         body: dict[str, Any], *, now: datetime, signals: SchedulerSignals) -> int:
+         body: dict[str, Any], *, now: datetime, signals: SchedulerSignals) -> NotificationDelivery:
     delivery = NotificationDelivery(scheduled_job_id=schedule_id, schedule_run_id=run_id, outcome=outcome,
                                     channel=entry.channel, target=entry.target, status="pending", attempts=0,
-                                    next_attempt_at=now, last_error="", payload=body, created_at=now)
+                                    next_attempt_at=now, last_error="", payload=body, created_at=now,
+                                    attempt_log=[])  # none yet: read without a query
     db.add(delivery)
     db.flush()
     delivery_id = delivery.id
     on_commit(db, lambda: signals.notify_later(delivery_id=delivery_id, attempt=1, at=now))
-    return delivery_id
+    return delivery
 
 
 def _schedule_part(schedule: Schedule) -> dict[str, Any]:
@@ -183,16 +188,9 @@ def run_output(db: Session, schedule_run_id: int) -> list[dict[str, Any]]:
                           .where(NodeRun.workflow_run_id == flow.id, NodeRun.status == "succeeded")
                           .order_by(NodeRun.finished_at.desc(), NodeRun.id.desc()).limit(1)).first()
         parts.append({"workflow_id": flow.workflow_id, "workflow_run_id": flow.id, "status": flow.status,
-                      "node": last.node_key if last else None, "output": _bounded(last.output if last else None),
+                      "node": last.node_key if last else None, "output": bounded(last.output if last else None, OUTPUT_MAX_CHARS),
                       "url": page_url(f"/ui/runs/{flow.id}")})
     return parts
-
-
-def _bounded(value: Any) -> Any:
-    text = json.dumps(value, default=str)
-    if len(text) <= OUTPUT_MAX_CHARS:
-        return value
-    return {"truncated": True, "size_bytes": len(text), "preview": text[:OUTPUT_MAX_CHARS // 4]}
 
 
 def page_url(path: str) -> str:
